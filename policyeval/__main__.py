@@ -1,0 +1,5 @@
+"""`python -m policyeval` runs the CLI."""
+
+from policyeval.cli import main
+
+main()
