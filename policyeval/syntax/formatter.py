@@ -143,6 +143,7 @@ def _emit(node: Tree[Token] | Token, writer: _Writer) -> None:
         return
     writer.word("{")
     writer.newline()
+    writer.trailing_comment(_start_line(children[brace]))
     writer.depth += 1
     _emit_items(items, writer, _start_line(children[brace]))
     writer.comments_before(_start_line(close), None)
@@ -177,6 +178,7 @@ def _emit_statement(node: Tree[Token], writer: _Writer) -> None:
         writer.word(one_line)
         return
     writer.word(_join(head_words))
+    writer.newline()
     writer.depth += 1
     for clause in clauses:
         writer.comments_before(_start_line(clause), None)
@@ -292,7 +294,9 @@ def statement_text(statement: Statement) -> str:
 def policy_body_text(policy: Policy) -> list[str]:
     lines = []
     if policy.version != VERSION_2012:
-        lines.append("version none" if policy.version is None else f"version {quote(policy.version)}")
+        lines.append(
+            "version none" if policy.version is None else f"version {quote(policy.version)}"
+        )
     if policy.id is not None:
         lines.append(f"id {quote(policy.id)}")
     lines.extend(statement_text(s) for s in policy.statements)
@@ -303,4 +307,3 @@ def format_policy(policy: Policy) -> str:
     """`policy NAME { ... }` in canonical layout."""
     body = "\n".join(policy_body_text(policy))
     return format_pel(f"policy {_name(policy.name)} {{\n{body}\n}}\n")
-

@@ -42,8 +42,8 @@ from policyeval.model.topology import (
     NodeGroup,
     NodeGroupKind,
     OrgPolicyAttachment,
-    PolicyAttachment,
     Pod,
+    PolicyAttachment,
     Ref,
     Role,
     Service,
@@ -109,7 +109,11 @@ PRINCIPAL_KINDS = {
 NETWORK_MODES = ("bridge", "host", "awsvpc", "none")
 PID_MODES = ("host", "task")
 IPC_MODES = ("host", "task", "none")
-LAUNCH_TYPES = {"ec2": LaunchType.EC2, "fargate": LaunchType.FARGATE, "external": LaunchType.EXTERNAL}
+LAUNCH_TYPES = {
+    "ec2": LaunchType.EC2,
+    "fargate": LaunchType.FARGATE,
+    "external": LaunchType.EXTERNAL,
+}
 NODE_KINDS = {"managed": NodeGroupKind.MANAGED, "self-managed": NodeGroupKind.SELF_MANAGED}
 IPTABLES = {"block-imds": True, "allow-imds": False}
 ON_OFF = ("enabled", "disabled")
@@ -270,8 +274,8 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
     def _tspan(self, token: Token) -> Span:
         return Span(self.path, token.line or 1, token.column or 1, token.end_line, token.end_column)
 
-    def _error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, span, help=help))
+    def _error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, span, help=hint))
 
     def _text(self, token: Token) -> str:
         """The value a WORD or STRING token stands for (strings use JSON escapes)."""
@@ -284,7 +288,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                 BAD_STRING,
                 "invalid escape sequence in string",
                 self._tspan(token),
-                help='strings use JSON escapes: \\" \\\\ \\n \\t \\uXXXX',
+                hint='strings use JSON escapes: \\" \\\\ \\n \\t \\uXXXX',
             )
             return str(token)[1:-1]
         return str(decoded)
@@ -301,7 +305,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
             BAD_SETTING,
             f"unknown {what} `{value}`",
             self._tspan(token),
-            help=hint or f"expected one of {allowed}",
+            hint=hint or f"expected one of {allowed}",
         )
         return names[0]
 
@@ -324,7 +328,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                     DUPLICATE_ELEMENT,
                     f"`{item.key.replace('_', '-')}` is given twice in {owner}",
                     item.span,
-                    help="keep one; the first one given is used",
+                    hint="keep one; the first one given is used",
                 )
             else:
                 single[item.key] = item
@@ -409,7 +413,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                     DUPLICATE_ELEMENT,
                     f"{words.get(key, key)} is given twice in one statement",
                     span,
-                    help="list every value in one clause, separated by commas",
+                    hint="list every value in one clause, separated by commas",
                 )
                 continue
             kwargs[key] = value
@@ -449,7 +453,12 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
         return Principal("*", "*", span=self._span(meta))
 
     def principal_entry(self, meta: Any, c: list[Any]) -> Principal:
-        return Principal(PRINCIPAL_KINDS[str(c[0])], self._text(c[1]), span=self._span(meta))
+        return Principal(PRINCIPAL_KINDS[c[0]], self._text(c[1]), span=self._span(meta))
+
+    def _keyword(self, meta: Any, c: list[Any]) -> str:
+        return str(c[0])
+
+    principal_kind = org_level_kind = verdict = quantifier = subject_kind = _keyword
 
     def condition(self, meta: Any, c: list[Any]) -> Condition:
         operator_token: Token = c[0]
@@ -460,7 +469,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                 UNKNOWN_OPERATOR,
                 f"unknown condition operator `{operator}`",
                 self._tspan(operator_token),
-                help=f"did you mean `{close[0]}`?"
+                hint=f"did you mean `{close[0]}`?"
                 if close
                 else "operators are spelt as in IAM JSON, e.g. `StringEquals`, `ArnLike`",
             )
@@ -600,7 +609,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                 MISSING_SETTING,
                 f"capacity `{name}` does not say how it launches",
                 span,
-                help="add `launch ec2`, `launch fargate` or `launch external`",
+                hint="add `launch ec2`, `launch fargate` or `launch external`",
             )
         return Capacity(
             name,
@@ -643,13 +652,16 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
             settings[key] = value
         return _Item("imds", MetadataOptions(**settings, span=self._span(meta)), self._span(meta))
 
-    def imds_flag(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
-        flag = str(c[0])
-        # IMDSv1 answers requests without a session token; v2 requires one
-        # (EC2 User Guide, "Configure the instance metadata service options").
-        if flag == "disabled":
-            return ("http_endpoint", "disabled", self._span(meta))
-        return ("http_tokens", "optional" if flag == "v1" else "required", self._span(meta))
+    # IMDSv1 answers requests without a session token; v2 requires one
+    # (EC2 User Guide, "Configure the instance metadata service options").
+    def imds_v1(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("http_tokens", "optional", self._span(meta))
+
+    def imds_v2(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("http_tokens", "required", self._span(meta))
+
+    def imds_disabled(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("http_endpoint", "disabled", self._span(meta))
 
     def imds_tokens(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
         return ("http_tokens", self._choice(c[0], TOKENS, "token setting"), self._span(meta))
@@ -661,7 +673,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                 BAD_SETTING,
                 f"hop limit `{raw}` is not a whole number from 1 to 64",
                 self._tspan(c[0]),
-                help="EC2 accepts a PUT response hop limit from 1 to 64",
+                hint="EC2 accepts a PUT response hop limit from 1 to 64",
             )
             return ("hop_limit", None, self._span(meta))
         return ("hop_limit", int(raw), self._span(meta))
@@ -688,7 +700,9 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
             return single[key].value if key in single else None
 
         launch = get("launch")
-        launch_type = LAUNCH_TYPES[self._choice(launch, LAUNCH_TYPES, "launch type")] if launch else None
+        launch_type = (
+            LAUNCH_TYPES[self._choice(launch, LAUNCH_TYPES, "launch type")] if launch else None
+        )
         network = get("network")
         pid, ipc = get("pid"), get("ipc")
         containers = tuple(item.value[0] for item in many if item.key == "container")
@@ -806,7 +820,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                 MISSING_SETTING,
                 f"service `{name}` does not say which task it runs",
                 span,
-                help="add `task NAME`",
+                hint="add `task NAME`",
             )
         launch = single["launch"].value if "launch" in single else None
         self.pending_ignores.extend(self._ignores(many, name))
@@ -889,7 +903,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                 BAD_SETTING,
                 f"`{text}` is not `namespace/name`",
                 self._tspan(token),
-                help="write the Kubernetes namespace and name, e.g. `payments/api`",
+                hint="write the Kubernetes namespace and name, e.g. `payments/api`",
             )
             return ("default", text)
         return namespace, name
@@ -993,17 +1007,17 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
 
     def expectation(self, meta: Any, c: list[Any]) -> Expectation:
         kind, name, negate = c[0]
-        can = str(c[1]) == "can"
+        can = c[1] == "can"
         if negate:
             can = not can
         resource = self._text(c[3]) if len(c) > 3 else "*"
         return Expectation(kind, name, can, self._text(c[2]), resource, span=self._span(meta))
 
     def subject_all(self, meta: Any, c: list[Any]) -> tuple[str, str | None, bool]:
-        return (str(c[1]), None, str(c[0]) == "no")
+        return (c[1], None, c[0] == "no")
 
     def subject_named(self, meta: Any, c: list[Any]) -> tuple[str, str | None, bool]:
-        return (str(c[0]), self._text(c[-1]), False)
+        return (c[0], self._text(c[-1]), False)
 
     def ignore(self, meta: Any, c: list[Any]) -> _Item:
         code = self._text(c[0])
@@ -1057,7 +1071,9 @@ def comment_suppressions(document: PelDocument, diagnostics: list[Diagnostic]) -
         text = str(token)
         if not re.match(r"#\s*policyeval:", text):
             continue
-        span = Span(document.path, token.line or 1, token.column or 1, token.end_line, token.end_column)
+        span = Span(
+            document.path, token.line or 1, token.column or 1, token.end_line, token.end_column
+        )
         match = _COMMENT_IGNORE.match(text)
         if match is None or match.group("reason") is None:
             diagnostics.append(
@@ -1093,12 +1109,6 @@ _TERMINAL_WORDS = {
     "STRING": "a string",
     "WORD": "a name or value",
     "STAR": "`*`",
-    "PRINCIPAL_KIND": "a principal kind (`aws`, `service`, `federated`, `canonical-user`)",
-    "ORG_LEVEL": "an organisation level (`root`, `ou`, `account`)",
-    "IMDS_FLAG": "an IMDS setting (`v1`, `v2`, `disabled`)",
-    "QUANTIFIER": "`every` or `no`",
-    "SUBJECT_KIND": "a workload kind (`task`, `container`, `pod`, `function`, `agent`, `node`)",
-    "VERDICT": "`can` or `cannot`",
     "_SEP": "`;`",
     "$END": "end of file",
 }
@@ -1118,12 +1128,13 @@ def _keywords(names: set[str]) -> list[str]:
     parser, _ = pel_parser()
     words = []
     for terminal in parser.terminals:
-        if terminal.name in names and isinstance(terminal.pattern, PatternStr):
-            if terminal.pattern.value[:1].isalpha():
-                words.append(terminal.pattern.value)
-    for name, spelling in (("PRINCIPAL_KIND", PRINCIPAL_KINDS), ("IMDS_FLAG", ("v1", "v2"))):
-        if name in names:
-            words.extend(spelling)
+        pattern = terminal.pattern
+        if (
+            terminal.name in names
+            and isinstance(pattern, PatternStr)
+            and pattern.value[:1].isalpha()
+        ):
+            words.append(pattern.value)
     return words
 
 
