@@ -61,12 +61,12 @@ class Collector:
     def note(
         self, code: str, message: str, span: Span | None = None, hint: str | None = None
     ) -> None:
-        self.add(code, message, span, severity=Severity.INFO, help=hint)
+        self.add(code, message, span, severity=Severity.INFO, hint=hint)
 
     def warn(
         self, code: str, message: str, span: Span | None = None, hint: str | None = None
     ) -> None:
-        self.add(code, message, span, severity=Severity.MEDIUM, help=hint)
+        self.add(code, message, span, severity=Severity.MEDIUM, hint=hint)
 
 
 def text(value: Any) -> str | None:
