@@ -94,9 +94,7 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         found: list[_Hit] = []
         if policy is None:
             return found
-        for statement in policy.candidates(service):
-            if not statement.action_matches(action):
-                continue
+        for statement in policy.for_action(action):
             principal = None
             if resource_side:
                 principal = statement.principal_match(who, has_boundary)
