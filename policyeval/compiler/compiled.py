@@ -7,7 +7,7 @@ generated code on the hot path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from policyeval.compiler.arn import PrincipalIdentity, PrincipalMatch, match_principal_entry
 from policyeval.compiler.conditions import CompiledCondition, Context, Tri, compile_condition
@@ -269,6 +269,11 @@ def _services_of(actions: tuple[str, ...]) -> set[str] | None:
     return services
 
 
+#: One statement that can apply to an action: its gate, its organisation level (0 outside
+#: SCPs / RCPs) and the statement.
+PlanEntry = tuple[Gate, int, "CompiledStatement"]
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledPolicySet:
     identity: tuple[CompiledPolicy, ...]
@@ -277,6 +282,35 @@ class CompiledPolicySet:
     resource: CompiledPolicy | None
     scps: tuple[tuple[CompiledPolicy, ...], ...]
     rcps: tuple[tuple[CompiledPolicy, ...], ...]
+    _plans: dict[str, tuple[PlanEntry, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def plan(self, action: str) -> tuple[PlanEntry, ...]:
+        """Every statement of every gate whose Action / NotAction matches `action`
+        (lower-cased), memoised: it depends on nothing else in the request."""
+        found = self._plans.get(action)
+        if found is not None:
+            return found
+        entries: list[PlanEntry] = []
+        singles = (
+            *((Gate.IDENTITY, p) for p in self.identity),
+            (Gate.BOUNDARY, self.boundary),
+            (Gate.SESSION, self.session),
+            (Gate.RESOURCE, self.resource),
+        )
+        for gate, policy in singles:
+            if policy is not None:
+                entries.extend((gate, 0, s) for s in policy.for_action(action))
+        for gate, levels in ((Gate.SCP, self.scps), (Gate.RCP, self.rcps)):
+            for depth, level in enumerate(levels):
+                for policy in level:
+                    entries.extend((gate, depth, s) for s in policy.for_action(action))
+        if len(self._plans) >= _ACTION_CACHE_SIZE:
+            self._plans.clear()
+        result = tuple(entries)
+        self._plans[action] = result
+        return result
 
 
 def compile_policies(policies: PolicySet) -> CompiledPolicySet:
