@@ -9,9 +9,9 @@ well-formed ARNs.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 

@@ -156,9 +156,11 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     if not undecided_seen:
         return _decide(gathered, facts, {})
     undecided = _undecided(gathered)
-    keys = sorted(
-        set().union(*(hit.value for hit in undecided if isinstance(hit.value, frozenset)))
-    )
+    deciding: set[str] = set()
+    for hit in undecided:
+        if isinstance(hit.value, frozenset):
+            deciding |= hit.value
+    keys = sorted(deciding)
     if len(undecided) > MAX_UNDECIDED:
         return Decision(Outcome.CONDITIONAL, None, (), tuple(keys), "too many undecided statements")
     outcomes: dict[Outcome, Decision] = {}
