@@ -428,11 +428,24 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
     def _values(self, c: list[Any]) -> tuple[str, ...]:
         return tuple(self._text(t) for t in c)
 
+    def _actions(self, c: list[Any]) -> tuple[str, ...]:
+        # A bare word that is not `*` and has no `service:` prefix is almost always a
+        # keyword in the wrong place (`allow on …`); quoted text is taken as written.
+        for token in c:
+            if token.type == "WORD" and token != "*" and ":" not in token:
+                self._error(
+                    BAD_SETTING,
+                    f"`{token}` is not an action",
+                    self._tspan(token),
+                    hint="actions are `service:Action`, e.g. `s3:GetObject`, or `*`",
+                )
+        return self._values(c)
+
     def actions(self, meta: Any, c: list[Any]) -> _Item:
-        return _Item("action", self._values(c), self._span(meta))
+        return _Item("action", self._actions(c), self._span(meta))
 
     def not_actions(self, meta: Any, c: list[Any]) -> _Item:
-        return _Item("not_action", self._values(c), self._span(meta))
+        return _Item("not_action", self._actions(c), self._span(meta))
 
     def sid(self, meta: Any, c: list[Any]) -> _Item:
         return _Item("sid", self._text(c[0]), self._span(meta))
@@ -1201,37 +1214,60 @@ def parse_tree(text: str, path: str) -> tuple[Tree[Token] | None, list[Token], l
     return _parse_with(parser, sink, text, path)
 
 
+_TOP_LEVEL = re.compile(
+    r"^(?:account|policy|import|role|instance-profile|organization|cluster|eks-cluster"
+    r"|function|repository|expect|ignore)\b",
+    re.MULTILINE,
+)
+
+
 def _parse_with(
     parser: Any, sink: Any, text: str, path: str
 ) -> tuple[Tree[Token] | None, list[Token], list[Diagnostic]]:
+    """Parse; after a syntax error, resume at the next top-level item (a keyword in column 1).
+
+    Resuming there rather than token by token keeps later reports real: each one is about an
+    item that is broken on its own, not a consequence of the first error.
+    """
     errors: list[Diagnostic] = []
-    seen_lines: set[int] = set()
-
-    def on_error(error: UnexpectedInput) -> bool:
-        diagnostic = syntax_diagnostic(error, path)
-        assert diagnostic.span is not None
-        # One report per line: after an error the parser skips tokens, and what it trips
-        # over next on the same line is a consequence, not news.
-        if diagnostic.span.line not in seen_lines:
-            seen_lines.add(diagnostic.span.line)
-            errors.append(diagnostic)
-        return len(errors) < MAX_SYNTAX_ERRORS
-
     sink.tokens = []
-    tree: Tree[Token] | None
-    try:
-        tree = parser.parse(text, on_error=on_error)
-    except UnexpectedInput as error:
-        tree = None
-        if not errors or len(errors) < MAX_SYNTAX_ERRORS:
-            last = syntax_diagnostic(error, path)
-            if last.span is None or last.span.line not in seen_lines:
-                errors.append(last)
-    comments = list(sink.tokens)
+    tree: Tree[Token] | None = None
+    remaining = text
+    while True:
+        try:
+            tree = parser.parse(remaining)
+            break
+        except UnexpectedInput as error:
+            diagnostic = syntax_diagnostic(error, path)
+            errors.append(diagnostic)
+            if len(errors) >= MAX_SYNTAX_ERRORS:
+                break
+            # blank out everything up to the next top-level item after the error's line,
+            # keeping line and column numbers of what follows
+            offset = _line_offset(remaining, max(error.line, 1) + 1)
+            following = _TOP_LEVEL.search(remaining, offset) if offset is not None else None
+            if following is None:
+                break
+            head = remaining[: following.start()]
+            remaining = re.sub(r"[^\n]", " ", head) + remaining[following.start() :]
+    comments = sorted(
+        {(t.line, t.column): t for t in sink.tokens}.values(), key=lambda t: (t.line, t.column)
+    )
     sink.tokens = []
     if errors:
         return None, comments, errors
     return tree, comments, errors
+
+
+def _line_offset(text: str, line: int) -> int | None:
+    """Index of the first character of 1-based `line`, or None past the end."""
+    index = 0
+    for _ in range(line - 1):
+        found = text.find("\n", index)
+        if found < 0:
+            return None
+        index = found + 1
+    return index
 
 
 def parse_pel(text: str, path: str) -> tuple[PelDocument, list[Diagnostic]]:

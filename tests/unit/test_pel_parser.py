@@ -210,10 +210,14 @@ def test_null_has_no_if_exists_form() -> None:
     assert codes("policy p { allow a:b if NullIfExists k:x = true }") == ["PE002"]
 
 
-def test_errors_on_several_lines_are_all_reported() -> None:
-    text = "policy p {\n allow on\n}\nrole r { atach x }\nrole q { trust }\n"
-    lines = sorted({d.span.line for d in parse_pel(text, "t.pel")[1] if d.span})
-    assert len(lines) >= 2
+def test_each_broken_item_is_reported_without_cascades() -> None:
+    text = "policy p {\n allow s3:X on\n}\nrole r { atach x }\nrole q { trust }\n"
+    diagnostics = parse_pel(text, "t.pel")[1]
+    assert [(d.span.line, d.span.column) for d in diagnostics if d.span] == [
+        (3, 1),
+        (4, 10),
+        (5, 16),
+    ]
 
 
 def test_bad_settings_and_duplicates_are_coded() -> None:
@@ -243,3 +247,9 @@ def test_keywords_are_names_where_a_name_is_expected() -> None:
     doc = parse_ok("role allow { attach on }")
     assert doc.roles[0].role.name == "allow"
     assert doc.roles[0].role.managed[0].ref == "on"
+
+
+def test_bare_word_without_service_prefix_is_not_an_action() -> None:
+    (diagnostic,) = parse_pel("policy p { allow on }", "t.pel")[1]
+    assert diagnostic.code == "PE004" and diagnostic.message == "`on` is not an action"
+    assert parse_pel('policy p { allow "on" }', "t.pel")[1] == []
