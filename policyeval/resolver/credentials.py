@@ -141,8 +141,8 @@ def effective_metadata(md: MetadataOptions | None) -> _Metadata:
     assumed: list[str] = []
     if md is None:
         assumed.append(
-            "metadata options not given: RunInstances defaults assumed "
-            f"(endpoint enabled, IMDSv2 optional, hop limit 1); {_DEFAULTS_HELP}"
+            "metadata options not given, so RunInstances defaults are assumed: endpoint "
+            f"enabled, IMDSv2 optional, hop limit 1; {_DEFAULTS_HELP}"
         )
         return _Metadata("enabled", "optional", 1, tuple(assumed))
     endpoint_notes: list[str] = []
