@@ -306,14 +306,14 @@ def imds_verdict(
         elif meta.hop_limit >= 2:
             reachable, why = (
                 True,
-                f"{net_label}, IMDSv2 required with hop limit {meta.hop_limit}: the token "
-                "reaches the container",
+                f"{net_label}, IMDSv2 required with hop limit {meta.hop_limit} (the IMDSv2 "
+                "token reaches the container)",
             )
         else:
             reachable, why = (
                 False,
-                f"{net_label}, IMDSv2 required with hop limit 1: the token never reaches the "
-                "container",
+                f"{net_label}, IMDSv2 required with hop limit 1 (the IMDSv2 token never "
+                "reaches the container)",
             )
         if reachable is not False and settings.iptables_blocks_imds is True:
             # iptables DROP from docker+/eni+ to 169.254.169.254 (ECS Developer Guide "Task
