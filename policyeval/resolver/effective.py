@@ -16,6 +16,7 @@ not match it, so such a grant stays listed although part of it is denied.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from policyeval import catalog
 from policyeval.catalog import AccessLevel
 from policyeval.errors import Diagnostic, PolicyevalError, Severity
-from policyeval.model.policy import Effect, Policy
+from policyeval.model.policy import Effect, Policy, Statement
 from policyeval.model.topology import ManagedPolicy, PolicyAttachment, Role
 from policyeval.model.workspace import Workspace
 from policyeval.resolver.credentials import (
@@ -65,12 +66,13 @@ class Grant:
     keys: tuple[str, ...] = ()
 
     def sort_key(self) -> tuple[str, int, str, str, str, str]:
+        # SourceKind is a StrEnum: compare the member itself (reading `.value` is slow).
         return (
             self.service,
             _LEVEL_ORDER[self.access_level],
             self.action.lower(),
             self.resource,
-            self.source.value,
+            self.source,
             self.role or "",
         )
 
@@ -181,14 +183,10 @@ def _workload_dict(w: WorkloadPermissions) -> dict[str, Any]:
 # -- per role ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _RoleGrant:
-    action: str
-    resource: str
-    service: str
-    access_level: AccessLevel
-    conditional: bool
-    keys: tuple[str, ...]
+#: One grant of a role, as a plain tuple so that natural tuple order is report order:
+#: (service, access-level rank, lower-case action, resource, action, access level,
+#: conditional, keys).
+_RoleGrant = tuple[str, int, str, str, str, AccessLevel, bool, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +290,46 @@ def _context(ws: Workspace, role: Role, arn: str) -> dict[str, tuple[str, ...]]:
     return context
 
 
+@functools.lru_cache(maxsize=4096)
+def _pattern_entries(pattern: str) -> tuple[tuple[str, catalog.ActionInfo], ...]:
+    """(lower-case action, catalog entry) for each action an action pattern matches."""
+    return tuple((info.action.lower(), info) for info in catalog.expand(pattern).actions)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern_keys(pattern: str) -> frozenset[str]:
+    """Lower-case catalog actions an action pattern matches."""
+    return frozenset(key for key, _info in _pattern_entries(pattern))
+
+
+def _action_signatures(policies: PolicySet) -> dict[str, tuple[int, ...]]:
+    """For each catalog action named by any statement of any gate: the statements whose
+    Action (or NotAction) list matches it, as statement numbers."""
+    statements: list[Statement] = []
+    for policy in policies.identity:
+        statements.extend(policy.statements)
+    for maybe in (policies.boundary, policies.session, policies.resource):
+        if maybe is not None:
+            statements.extend(maybe.statements)
+    for levels in (policies.scps, policies.rcps):
+        for level in levels:
+            for policy in level:
+                statements.extend(policy.statements)
+    signatures: dict[str, list[int]] = defaultdict(list)
+    for number, statement in enumerate(statements):
+        patterns = statement.action if statement.action is not None else statement.not_action
+        if not patterns or any(p.strip() == "*" for p in patterns):
+            continue  # matches every action (or none, for NotAction): the same for all
+        matched = (
+            _pattern_keys(patterns[0])
+            if len(patterns) == 1
+            else frozenset().union(*(_pattern_keys(p) for p in patterns))
+        )
+        for key in matched:
+            signatures[key].append(number)
+    return {key: tuple(value) for key, value in signatures.items()}
+
+
 def _key_spelling(key: str) -> str:
     """AWS's spelling of a global condition key the evaluator reports in lower case."""
     known = catalog.global_condition_key(key)
@@ -302,10 +340,12 @@ class _Resolver:
     """One effective-permissions run: compiles each distinct policy set once and evaluates
     each role once, however many workloads reach it."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, *, exact: bool = False) -> None:
         self.ws = ws
+        self.exact = exact
         self._compiled: dict[PolicySet, CompiledPolicySet] = {}
         self._roles: dict[str, _RoleResult] = {}
+        self._grants: dict[tuple[str, SourceKind, str | None], tuple[Grant, ...]] = {}
 
     def compiled(self, policies: PolicySet) -> CompiledPolicySet:
         from policyeval.compiler.compiled import compile_policies
@@ -323,6 +363,20 @@ class _Resolver:
             cached = self._evaluate_role(role, arn)
             self._roles[arn] = cached
         return cached
+
+    def grants(self, role: Role, source: SourceKind, label: str | None) -> tuple[Grant, ...]:
+        """The role's grants attributed to one source, in report order (built once)."""
+        key = (role_arn(self.ws, role), source, label)
+        found = self._grants.get(key)
+        if found is None:
+            found = tuple(
+                Grant(action, resource, source, label, service, level, conditional, keys)
+                for service, _rank, _key, resource, action, level, conditional, keys in (
+                    self.role(role).grants
+                )
+            )
+            self._grants[key] = found
+        return found
 
     def _evaluate_role(self, role: Role, arn: str) -> _RoleResult:
         from policyeval.evaluator.decision import Outcome
@@ -346,7 +400,7 @@ class _Resolver:
             )
             return decision.outcome, tuple(_key_spelling(k) for k in decision.deciding_keys)
 
-        candidates: dict[str, tuple[catalog.ActionInfo, set[str]]] = {}
+        candidates: dict[str, tuple[catalog.ActionInfo, tuple[str, ...]]] = {}
         unknown: dict[str, set[str]] = {}
         unknown_reason: dict[str, str] = {}
         for policy in policies.identity:
@@ -361,37 +415,54 @@ class _Resolver:
                     if expansion.unknown is not None:
                         unknown.setdefault(pattern, set()).update(resources)
                         unknown_reason[pattern] = expansion.unknown
-                    for info in expansion.actions:
-                        key = info.action.lower()
+                    for key, info in _pattern_entries(pattern):
                         entry = candidates.get(key)
                         if entry is None:
-                            entry = (info, set())
-                            candidates[key] = entry
-                        entry[1].update(resources)
+                            candidates[key] = (info, resources)
+                        elif entry[1] != resources:
+                            merged = tuple(dict.fromkeys((*entry[1], *resources)))
+                            candidates[key] = (info, merged)
 
+        # INVARIANT: the evaluator's decision for (action, resource) depends on the action
+        # only through its service (RCP scope, statement index) and through which statements'
+        # Action / NotAction lists match it; nothing in Resource, Condition or Principal
+        # looks at the action name. So actions of one service matched by exactly the same
+        # statements share a decision: ask once per such class and resource. `exact=True`
+        # asks for every action (tests compare the two).
+        signatures = _action_signatures(policies) if not self.exact else {}
+        decided: dict[tuple[object, str], tuple[Outcome, tuple[str, ...]]] = {}
         grants: list[_RoleGrant] = []
-        for info, wanted in candidates.values():
+        for key, (info, wanted) in candidates.items():
             action = info.action
-            ordered = sorted(wanted, key=lambda r: (r != "*", r))
+            klass: object = (info.service, signatures.get(key, ())) if not self.exact else key
+            rank = _LEVEL_ORDER[info.access_level]
+            ordered = wanted if len(wanted) == 1 else sorted(wanted, key=lambda r: (r != "*", r))
             for resource in ordered:
-                outcome, keys = ask(action, resource)
+                answer = decided.get((klass, resource))
+                if answer is None:
+                    answer = ask(action, resource)
+                    decided[(klass, resource)] = answer
+                outcome, keys = answer
                 if outcome is Outcome.ALLOWED:
                     grants.append(
-                        _RoleGrant(action, resource, info.service, info.access_level, False, ())
+                        (info.service, rank, key, resource, action, info.access_level, False, ())
                     )
                     if resource == "*":
                         break  # an unconditional grant on `*` covers the narrower resources
                 elif outcome is Outcome.CONDITIONAL:
                     grants.append(
-                        _RoleGrant(
-                            action,
-                            resource,
+                        (
                             info.service,
+                            rank,
+                            key,
+                            resource,
+                            action,
                             info.access_level,
                             True,
                             tuple(sorted(keys)),
                         )
                     )
+        grants.sort()
         unknown_out: list[tuple[str, str, Literal["allowed", "conditional", "denied"]]] = []
         for pattern, asked in unknown.items():
             verdict: Literal["allowed", "conditional", "denied"] = "denied"
@@ -407,7 +478,8 @@ class _Resolver:
 
 
 def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions:
-    grants: dict[tuple[str, str, str, str], Grant] = {}
+    parts: list[tuple[Grant, ...]] = []
+    seen: set[tuple[SourceKind, str | None]] = set()
     unknown: dict[tuple[str, str, str], UnknownAction] = {}
     notes: list[str] = list(workload.notes)
     for cred in workload.credentials:
@@ -419,44 +491,43 @@ def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions
                 "its permissions are unknown"
             )
             continue
+        if (cred.source, cred.role) in seen:
+            continue  # the same role through the same kind of source (two capacities)
+        seen.add((cred.source, cred.role))
         result = resolver.role(cred.resolved)
         for note in result.notes:
             if note not in notes:
                 notes.append(note)
-        role_label = cred.role
-        for g in result.grants:
-            key = (cred.source.value, role_label or "", g.action, g.resource)
-            if key not in grants:
-                grants[key] = Grant(
-                    g.action,
-                    g.resource,
-                    cred.source,
-                    role_label,
-                    g.service,
-                    g.access_level,
-                    g.conditional,
-                    g.keys,
-                )
+        granted = resolver.grants(cred.resolved, cred.source, cred.role)
+        if granted:
+            parts.append(granted)
         for pattern, reason, outcome in result.unknown:
-            ukey = (cred.source.value, role_label or "", pattern)
+            ukey = (cred.source.value, cred.role or "", pattern)
             if ukey not in unknown:
-                unknown[ukey] = UnknownAction(pattern, cred.source, role_label, reason, outcome)
+                unknown[ukey] = UnknownAction(pattern, cred.source, cred.role, reason, outcome)
+    if len(parts) == 1:
+        allowed = parts[0]  # already in report order
+    else:
+        allowed = tuple(sorted((g for part in parts for g in part), key=Grant.sort_key))
     return WorkloadPermissions(
         id=workload.id,
         kind=workload.kind,
         platform=workload.platform,
         credentials=workload.credentials,
-        allowed=tuple(sorted(grants.values(), key=Grant.sort_key)),
+        allowed=allowed,
         unknown_actions=tuple(sorted(unknown.values(), key=lambda u: (u.action, u.source.value))),
         notes=tuple(notes),
         workload=workload,
     )
 
 
-def effective_permissions(ws: Workspace, workload_id: str | None = None) -> EffectiveReport:
+def effective_permissions(
+    ws: Workspace, workload_id: str | None = None, *, exact: bool = False
+) -> EffectiveReport:
     """What every workload (or the one named) can do, attributed to credential sources.
 
     Raises `PolicyevalError` when `workload_id` names no workload (a usage error).
+    `exact=True` asks the evaluator about every action separately (slow; for tests).
     """
     workloads = resolve_credentials(ws)
     if workload_id is not None:
@@ -475,7 +546,7 @@ def effective_permissions(ws: Workspace, workload_id: str | None = None) -> Effe
                     )
                 ]
             )
-    resolver = _Resolver(ws)
+    resolver = _Resolver(ws, exact=exact)
     return EffectiveReport(
         workloads=tuple(_permissions(resolver, w) for w in workloads),
         diagnostics=ws.diagnostics,

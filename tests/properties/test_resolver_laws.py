@@ -205,3 +205,24 @@ def test_adding_a_deny_never_adds_effective_permissions(
     before = allowed_set(ecs_workspace(roles=plain))
     after = allowed_set(ecs_workspace(roles=denied))
     assert after <= before
+
+
+@given(
+    grants=st.lists(statements, min_size=1, max_size=3),
+    extra=st.lists(denies, max_size=2),
+    scp=st.lists(denies, max_size=1),
+)
+def test_grouping_actions_by_matching_statements_agrees_with_asking_per_action(
+    grants: list,
+    extra: list,
+    scp: list,  # type: ignore[type-arg]
+) -> None:
+    """The per-class memo of effective.py (actions matched by the same statements share a
+    decision) must give exactly what asking the evaluator about every action gives."""
+    from tests.resolver_fixtures import with_scp
+
+    others = tuple(r for r in ROLES if r.name != "task")
+    ws = ecs_workspace(roles=(role("task", *grants, *extra), *others))
+    if scp:
+        ws = with_scp(ws, *scp)
+    assert effective_permissions(ws).to_dict() == effective_permissions(ws, exact=True).to_dict()
