@@ -159,6 +159,8 @@ class Container:
     environment: tuple[tuple[str, str], ...] = ()
     needs: tuple[Need, ...] = ()
     span: Span | None = field(default=None, compare=False, repr=False)
+    #: `environmentFiles` S3 object ARNs, read by the execution role at start-up (readers).
+    environment_files: tuple[Ref, ...] = ()
 
 
 @dataclass(frozen=True, config=_FROZEN)
@@ -184,6 +186,9 @@ class Task:
     capacity: str | None = None
     enable_execute_command: bool = False
     needs: tuple[Need, ...] = ()
+    # A task-definition file this task was declared from (`.pel` `definition "file.json"`),
+    # recorded with its resolved path until the task-definition reader merges it in.
+    definition: Ref | None = None
     span: Span | None = field(default=None, compare=False, repr=False)
 
 

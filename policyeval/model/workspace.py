@@ -50,6 +50,7 @@ class Workspace:
     org_policies: tuple[OrgPolicyAttachment, ...] = ()
     expectations: tuple[Expectation, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
+    imports: tuple[Ref, ...] = ()  # other input files named by `.pel` `import`, resolved paths
     diagnostics: tuple[Diagnostic, ...] = ()
     sources: SourceText = field(default_factory=SourceText, compare=False)
 
