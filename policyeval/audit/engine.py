@@ -218,7 +218,11 @@ class AuditContext:
         Context that is not given is unknown (not missing): a grant that depends on it
         comes back CONDITIONAL with the deciding keys, never as a guess.
         """
-        key = (role.name if policy_set is None else f"{role.name}#{id(policy_set)}", action, resource)
+        key = (
+            role.name if policy_set is None else f"{role.name}#{id(policy_set)}",
+            action,
+            resource,
+        )
         if context is None:
             cached = self._decisions.get(key)
             if cached is not None:
@@ -390,23 +394,15 @@ class AuditContext:
 
 
 def _compile_policies(policy_set: PolicySet) -> Any:
-    from policyeval.compiler import compiled as compiled_module
+    from policyeval.compiler.compiled import compile_policies
 
-    compile_fn: Callable[[PolicySet], Any] | None = getattr(
-        compiled_module, "compile_policies", None
-    )
-    if compile_fn is None:
-        from policyeval import compiler
-
-        compile_fn = compiler.compile_policies  # type: ignore[attr-defined]
-    return compile_fn(policy_set)
+    return compile_policies(policy_set)
 
 
 def _evaluate(compiled: Any, request: Any) -> Decision:
-    from policyeval.evaluator.engine import evaluate  # type: ignore[import-not-found,unused-ignore]
+    from policyeval.evaluator.engine import evaluate
 
-    result: Decision = evaluate(compiled, request)
-    return result
+    return evaluate(compiled, request)
 
 
 def resolve_workloads(workspace: Workspace) -> tuple[Any, ...]:

@@ -92,7 +92,9 @@ class Rule:
     def summary(self) -> str:
         """The first line of the `What it finds` section."""
         what = self.sections().get("What it finds", "")
-        return what.split("\n", 1)[0].strip()
+        paragraph = " ".join(what.split("\n\n", 1)[0].split())
+        end = paragraph.find(". ")
+        return paragraph if end < 0 else paragraph[: end + 1]
 
     def sections(self) -> dict[str, str]:
         """The docstring split into its fixed sections."""

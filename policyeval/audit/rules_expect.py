@@ -11,7 +11,9 @@ from policyeval.audit.rules_workload import _kind
 from policyeval.errors import Severity
 from policyeval.model.expect import Expectation
 
-PEL_DOCS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"
+PEL_DOCS = (
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"
+)
 
 
 def subject_workloads(ctx: AuditContext, exp: Expectation) -> list[Any]:
@@ -20,7 +22,7 @@ def subject_workloads(ctx: AuditContext, exp: Expectation) -> list[Any]:
     tasks = {t.id: t for t in ctx.workspace.tasks}
     for w in ctx.workloads:
         kind = str(w.kind)
-        if exp.subject_kind != "workload" and kind != exp.subject_kind:
+        if exp.subject_kind not in ("workload", kind):
             continue
         if exp.subject_name is None:
             out.append(w)
@@ -45,7 +47,9 @@ def _describe(exp: Expectation) -> str:
     return f"{who} {verb} {exp.action} on {exp.resource}"
 
 
-def _outcomes(ctx: AuditContext, w: Any, exp: Expectation) -> list[tuple[str, str, tuple[str, ...]]]:
+def _outcomes(
+    ctx: AuditContext, w: Any, exp: Expectation
+) -> list[tuple[str, str, tuple[str, ...]]]:
     """(outcome, source text, deciding keys) for each reachable credential of `w`."""
     out = []
     for source in w.credentials:
@@ -122,7 +126,8 @@ def expectation_failed(ctx: AuditContext) -> Iterator[Finding]:
                     continue
                 conditional = [(s, k) for o, s, k in outcomes if o == "conditional"]
                 detail = (
-                    f"only under conditions on {', '.join(sorted({x for _, ks in conditional for x in ks}))}"
+                    "only under conditions on "
+                    + ", ".join(sorted({x for _, ks in conditional for x in ks}))
                     if conditional
                     else "no credential it reaches allows it"
                 )

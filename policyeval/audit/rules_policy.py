@@ -139,7 +139,7 @@ def full_admin(ctx: AuditContext) -> Iterator[Finding]:
                     subject=role.name,
                     span=_where(role, spans),
                     statements=spans,
-                    help=f"list the `{service}` actions the workload calls instead of `{service}:*`",
+                    help=f"list the `{service}` actions the workload calls, not `{service}:*`",
                     key=f"{service}:*",
                 )
 
@@ -250,11 +250,11 @@ def privilege_escalation(ctx: AuditContext) -> Iterator[Finding]:
                 yield Finding(
                     code="PE102",
                     severity=Severity.HIGH,
-                    message=f"{label} allows `{action}` on any resource, a privilege escalation path",
+                    message=f"{label} allows `{action}` on any resource: privilege escalation",
                     subject=role.name,
                     span=_where(role, spans),
                     statements=spans,
-                    help="remove IAM write actions from workload roles, or scope them to named ARNs",
+                    help="remove IAM write actions from workload roles or scope them to ARNs",
                     key=action,
                 )
         pass_ok, pass_spans = _is_allowed(ctx, role, "iam:PassRole")
@@ -358,7 +358,9 @@ def data_on_star(ctx: AuditContext) -> Iterator[Finding]:
     """
     for role, pseudo in ctx.principals:
         label = ctx.subject_label(role, pseudo)
-        for action, kind in [(a, "read") for a in EXFILTRATION] + [(a, "exposure") for a in EXPOSURE]:
+        for action, kind in [(a, "read") for a in EXFILTRATION] + [
+            (a, "exposure") for a in EXPOSURE
+        ]:
             ok, spans = _is_allowed(ctx, role, action)
             if not ok:
                 continue
@@ -366,7 +368,10 @@ def data_on_star(ctx: AuditContext) -> Iterator[Finding]:
             yield Finding(
                 code="PE103",
                 severity=Severity.HIGH,
-                message=f"{label} allows `{action}` on every resource: it {what} any resource of that kind",
+                message=(
+                    f"{label} allows `{action}` on every resource: "
+                    f"it {what} any resource of that kind"
+                ),
                 subject=role.name,
                 span=_where(role, spans),
                 statements=spans,
@@ -758,7 +763,7 @@ def resource_policy_open(ctx: AuditContext) -> Iterator[Finding]:
                 subject=name,
                 span=spans[0] if spans else (policy.span or span),
                 statements=spans,
-                help="name the principals, or add `aws:PrincipalOrgID` / `aws:SourceArn` conditions",
+                help="name the principals or add an `aws:PrincipalOrgID` condition",
                 key=action,
             )
 

@@ -140,7 +140,9 @@ def reaches_host(ctx: AuditContext) -> Iterator[Finding]:
             yield Finding(
                 code="PE201",
                 severity=severity,
-                message=f"{w.kind} `{w.id}` {maybe} host credentials ({_source_text(source)}){detail}",
+                message=(
+                    f"{w.kind} `{w.id}` {maybe} host credentials ({_source_text(source)}){detail}"
+                ),
                 workload=str(w.id),
                 span=w.span,
                 source=_source_text(source),
@@ -265,7 +267,11 @@ def _policy_model(document: dict[str, Any], name: str) -> Any:
 
 
 def verify_suggestion(
-    ctx: AuditContext, role: Role, document: dict[str, Any], needs: Sequence[Need], excess: Sequence[Grant]
+    ctx: AuditContext,
+    role: Role,
+    document: dict[str, Any],
+    needs: Sequence[Need],
+    excess: Sequence[Grant],
 ) -> list[str]:
     """Ask the evaluator that the suggested policy (under the role's boundary and SCPs)
     grants every need and none of the excess; return what does not hold."""
@@ -282,7 +288,9 @@ def verify_suggestion(
             resource = ctx.probe(need.action) if pattern == "*" else concrete(pattern)
             decision = ctx.decide(trial, need.action, resource, policy_set=policy_set)
             if decision.outcome.value not in ("allowed", "conditional"):
-                problems.append(f"`{need.action}` on `{pattern}` is not allowed ({decision.outcome.value})")
+                problems.append(
+                    f"`{need.action}` on `{pattern}` is not allowed ({decision.outcome.value})"
+                )
     for grant in excess:
         resource = ctx.probe(grant.action) if grant.resource == "*" else concrete(grant.resource)
         if ctx.decide(trial, grant.action, resource, policy_set=policy_set).allowed:
@@ -379,8 +387,12 @@ def _has_sensitive(ctx: AuditContext, grants: Sequence[Grant]) -> bool:
 
 # -- PE204 ---------------------------------------------------------------------------------
 
-_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock",
-            "/var/run/containerd/containerd.sock")
+_SOCKETS = (
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/containerd/containerd.sock",
+)
 _SENSITIVE_PATHS = ("/", "/root/.aws", "/var/lib/ecs", "/etc", "/proc", "/var/lib/kubelet")
 
 
@@ -417,7 +429,9 @@ def privileged(ctx: AuditContext) -> Iterator[Finding]:
         if task.pid_mode == "host":
             yield _host_finding(task.id, "uses the host PID namespace", task.span, "pid")
         if task.ipc_mode == "host":
-            yield _host_finding(task.id, "uses the host IPC namespace", task.span, "ipc", Severity.MEDIUM)
+            yield _host_finding(
+                task.id, "uses the host IPC namespace", task.span, "ipc", Severity.MEDIUM
+            )
         for c in task.containers:
             wid = f"{task.id}/{c.name}"
             if c.privileged:
@@ -436,7 +450,9 @@ def privileged(ctx: AuditContext) -> Iterator[Finding]:
 def _mount_findings(wid: str, path: str, span: Span | None) -> Iterator[Finding]:
     norm = "/" + "/".join(p for p in path.split("/") if p and p != ".")
     if norm in _SOCKETS:
-        yield _host_finding(wid, f"mounts the container runtime socket `{path}`", span, f"mount:{norm}")
+        yield _host_finding(
+            wid, f"mounts the container runtime socket `{path}`", span, f"mount:{norm}"
+        )
     elif norm in _SENSITIVE_PATHS:
         yield _host_finding(wid, f"mounts the host path `{path}`", span, f"mount:{norm}")
 
@@ -495,7 +511,7 @@ def static_credentials(ctx: AuditContext) -> Iterator[Finding]:
                     yield Finding(
                         code="PE205",
                         severity=Severity.CRITICAL,
-                        message=f"container `{wid}` has AWS credentials in environment variable `{name}`",
+                        message=f"container `{wid}` has AWS credentials in environment `{name}`",
                         workload=wid,
                         span=c.span or task.span,
                         help="remove static keys, deactivate them, and use a task role",
@@ -539,7 +555,10 @@ def same_roles(ctx: AuditContext) -> Iterator[Finding]:
             yield Finding(
                 code="PE206",
                 severity=Severity.MEDIUM,
-                message=f"task `{task.id}` uses role `{task.task_role.value}` as both task role and execution role",
+                message=(
+                    f"task `{task.id}` uses role `{task.task_role.value}` "
+                    "as both task role and execution role"
+                ),
                 workload=task.id,
                 span=task.execution_role.span or task.span,
                 help="give the application a task role separate from the execution role",
@@ -656,7 +675,7 @@ def exec_cannot_read(ctx: AuditContext) -> Iterator[Finding]:
                 yield Finding(
                     code="PE208",
                     severity=Severity.MEDIUM,
-                    message=f"task `{task.id}` injects secrets but has no execution role to read them",
+                    message=f"task `{task.id}` injects secrets but has no execution role",
                     workload=task.id,
                     span=task.span,
                     help="add an execution role allowed to read the secrets",
