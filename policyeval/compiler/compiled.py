@@ -7,7 +7,7 @@ generated code on the hot path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from policyeval.compiler.arn import PrincipalIdentity, PrincipalMatch, match_principal_entry
 from policyeval.compiler.conditions import CompiledCondition, Context, Tri, compile_condition
@@ -56,7 +56,7 @@ class _ActionMatcher:
 class _ResourceMatcher:
     """Resource / NotResource patterns; variables resolved per request when present."""
 
-    __slots__ = ("fixed", "match_all", "templated")
+    __slots__ = ("_memo", "fixed", "match_all", "templated")
 
     def __init__(self, patterns: tuple[str, ...], substitute: bool) -> None:
         self.match_all = "*" in patterns
@@ -72,13 +72,19 @@ class _ResourceMatcher:
                 fixed.append(compile_tokens(tokens))
         self.fixed = tuple(fixed)
         self.templated = tuple(templated)
+        self._memo: dict[str, bool] = {}
 
     def matches(self, resource: str, context: Context, unknown: frozenset[str] | None) -> Tri:
         if self.match_all:
             return True
-        for wildcard in self.fixed:
-            if wildcard.matches(resource):
-                return True
+        fixed_hit = self._memo.get(resource)
+        if fixed_hit is None:
+            fixed_hit = any(wildcard.matches(resource) for wildcard in self.fixed)
+            if len(self._memo) >= _ACTION_CACHE_SIZE:
+                self._memo.clear()
+            self._memo[resource] = fixed_hit
+        if fixed_hit:
+            return True
         pending: frozenset[str] = frozenset()
         for parts in self.templated:
             tokens = to_tokens(parts, context, unknown, wildcards=True)
@@ -169,6 +175,9 @@ class CompiledStatement:
         return pending if pending else True
 
 
+#: Distinct actions remembered per compiled policy before the memo is reset.
+_ACTION_CACHE_SIZE = 4096
+
 _MATCH_ORDER = (
     PrincipalMatch.DIRECT,
     PrincipalMatch.ROLE,
@@ -202,7 +211,7 @@ def _best_match(
 class CompiledPolicy:
     """One policy's statements, indexed by the service prefixes their actions can name."""
 
-    __slots__ = ("any_service", "by_service", "name", "statements")
+    __slots__ = ("_by_action", "any_service", "by_service", "name", "statements")
 
     def __init__(self, policy: Policy, gate: Gate) -> None:
         self.name = policy.name
@@ -226,6 +235,19 @@ class CompiledPolicy:
                     by_service.setdefault(service, []).append(compiled)
         self.by_service = {k: tuple(v) for k, v in by_service.items()}
         self.any_service = tuple(any_service)
+        self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
+
+    def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
+        """Statements whose Action / NotAction matches `action` (lower-cased), memoised:
+        action matching does not depend on the rest of the request."""
+        found = self._by_action.get(action)
+        if found is None:
+            service = action.split(":", 1)[0]
+            found = tuple(s for s in self.candidates(service) if s.action_matches(action))
+            if len(self._by_action) >= _ACTION_CACHE_SIZE:
+                self._by_action.clear()
+            self._by_action[action] = found
+        return found
 
     def candidates(self, service: str) -> tuple[CompiledStatement, ...]:
         specific = self.by_service.get(service, ())
@@ -247,6 +269,11 @@ def _services_of(actions: tuple[str, ...]) -> set[str] | None:
     return services
 
 
+#: One statement that can apply to an action: its gate, its organisation level (0 outside
+#: SCPs / RCPs) and the statement.
+PlanEntry = tuple[Gate, int, "CompiledStatement"]
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledPolicySet:
     identity: tuple[CompiledPolicy, ...]
@@ -255,6 +282,35 @@ class CompiledPolicySet:
     resource: CompiledPolicy | None
     scps: tuple[tuple[CompiledPolicy, ...], ...]
     rcps: tuple[tuple[CompiledPolicy, ...], ...]
+    _plans: dict[str, tuple[PlanEntry, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def plan(self, action: str) -> tuple[PlanEntry, ...]:
+        """Every statement of every gate whose Action / NotAction matches `action`
+        (lower-cased), memoised: it depends on nothing else in the request."""
+        found = self._plans.get(action)
+        if found is not None:
+            return found
+        entries: list[PlanEntry] = []
+        singles = (
+            *((Gate.IDENTITY, p) for p in self.identity),
+            (Gate.BOUNDARY, self.boundary),
+            (Gate.SESSION, self.session),
+            (Gate.RESOURCE, self.resource),
+        )
+        for gate, policy in singles:
+            if policy is not None:
+                entries.extend((gate, 0, s) for s in policy.for_action(action))
+        for gate, levels in ((Gate.SCP, self.scps), (Gate.RCP, self.rcps)):
+            for depth, level in enumerate(levels):
+                for policy in level:
+                    entries.extend((gate, depth, s) for s in policy.for_action(action))
+        if len(self._plans) >= _ACTION_CACHE_SIZE:
+            self._plans.clear()
+        result = tuple(entries)
+        self._plans[action] = result
+        return result
 
 
 def compile_policies(policies: PolicySet) -> CompiledPolicySet:

@@ -30,7 +30,7 @@ from policyeval.compiler.arn import (
     account_of,
     parse_principal,
 )
-from policyeval.compiler.compiled import CompiledPolicy, CompiledPolicySet, CompiledStatement
+from policyeval.compiler.compiled import CompiledPolicySet, CompiledStatement
 from policyeval.evaluator.decision import Decision, Gate, Outcome, StatementRef
 from policyeval.evaluator.request import Request
 
@@ -90,69 +90,61 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     rcps_apply = bool(compiled.rcps) and _rcps_apply(who, service)
     has_boundary = compiled.boundary is not None
 
-    def hits(policy: CompiledPolicy | None, resource_side: bool) -> list[_Hit]:
-        found: list[_Hit] = []
-        if policy is None:
-            return found
-        for statement in policy.candidates(service):
-            if not statement.action_matches(action):
-                continue
-            principal = None
-            if resource_side:
-                principal = statement.principal_match(who, has_boundary)
-                if principal is None:
-                    continue
-            value = statement.resource_matches(request.resource, context, unknown)
-            if value is False:
-                continue
-            conditions = statement.conditions_match(context, unknown)
-            if conditions is False:
-                continue
-            if isinstance(value, frozenset) or isinstance(conditions, frozenset):
-                keys = (value if isinstance(value, frozenset) else frozenset()) | (
-                    conditions if isinstance(conditions, frozenset) else frozenset()
-                )
-                found.append(_Hit(statement, keys, principal))
-            else:
-                found.append(_Hit(statement, True, principal))
-        return found
-
+    deny: dict[Gate, list[_Hit]] = {gate: [] for gate in Gate}
     gathered = _Gathered(
-        deny={gate: [] for gate in Gate},
+        deny=deny,
         allow_identity=[],
         allow_boundary=[],
         allow_session=[],
         allow_resource=[],
-        scp_levels=[],
-        rcp_levels=[],
+        scp_levels=[[] for _ in compiled.scps] if scps_apply else [],
+        rcp_levels=[[] for _ in compiled.rcps] if rcps_apply else [],
     )
-
-    def split(found: list[_Hit], gate: Gate) -> list[_Hit]:
-        allows = []
-        for hit in found:
-            if hit.statement.deny:
-                gathered.deny[gate].append(hit)
-            else:
-                allows.append(hit)
-        return allows
-
-    for policy in compiled.identity:
-        gathered.allow_identity += split(hits(policy, False), Gate.IDENTITY)
-    gathered.allow_boundary = split(hits(compiled.boundary, False), Gate.BOUNDARY)
-    gathered.allow_session = split(hits(compiled.session, False), Gate.SESSION)
-    gathered.allow_resource = split(hits(compiled.resource, True), Gate.RESOURCE)
-    if scps_apply:
-        for level in compiled.scps:
-            allows: list[_Hit] = []
-            for policy in level:
-                allows += split(hits(policy, False), Gate.SCP)
-            gathered.scp_levels.append(allows)
-    if rcps_apply:
-        for level in compiled.rcps:
-            allows = []
-            for policy in level:
-                allows += split(hits(policy, True), Gate.RCP)
-            gathered.rcp_levels.append(allows)
+    allow_lists = {
+        Gate.IDENTITY: gathered.allow_identity,
+        Gate.BOUNDARY: gathered.allow_boundary,
+        Gate.SESSION: gathered.allow_session,
+        Gate.RESOURCE: gathered.allow_resource,
+    }
+    resource = request.resource
+    undecided_seen = False
+    for gate, level, statement in compiled.plan(action):
+        principal = None
+        if gate is Gate.SCP:
+            if not scps_apply:
+                continue
+        elif gate is Gate.RCP:
+            if not rcps_apply:
+                continue
+            principal = statement.principal_match(who, has_boundary)
+            if principal is None:
+                continue
+        elif gate is Gate.RESOURCE:
+            principal = statement.principal_match(who, has_boundary)
+            if principal is None:
+                continue
+        value = statement.resource_matches(resource, context, unknown)
+        if value is False:
+            continue
+        conditions = statement.conditions_match(context, unknown)
+        if conditions is False:
+            continue
+        if value is True and conditions is True:
+            hit = _Hit(statement, True, principal)
+        else:
+            undecided_seen = True
+            keys = (value if isinstance(value, frozenset) else frozenset()) | (
+                conditions if isinstance(conditions, frozenset) else frozenset()
+            )
+            hit = _Hit(statement, keys, principal)
+        if statement.deny:
+            deny[gate].append(hit)
+        elif gate is Gate.SCP:
+            gathered.scp_levels[level].append(hit)
+        elif gate is Gate.RCP:
+            gathered.rcp_levels[level].append(hit)
+        else:
+            allow_lists[gate].append(hit)
 
     facts = _Facts(
         who=who,
@@ -161,12 +153,14 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         has_session=compiled.session is not None,
         has_resource_policy=compiled.resource is not None,
     )
-    undecided = _undecided(gathered)
-    if not undecided:
+    if not undecided_seen:
         return _decide(gathered, facts, {})
-    keys = sorted(
-        set().union(*(hit.value for hit in undecided if isinstance(hit.value, frozenset)))
-    )
+    undecided = _undecided(gathered)
+    deciding: set[str] = set()
+    for hit in undecided:
+        if isinstance(hit.value, frozenset):
+            deciding |= hit.value
+    keys = sorted(deciding)
     if len(undecided) > MAX_UNDECIDED:
         return Decision(Outcome.CONDITIONAL, None, (), tuple(keys), "too many undecided statements")
     outcomes: dict[Outcome, Decision] = {}
