@@ -107,9 +107,7 @@ def diff_paths(old: Sequence[str], new: Sequence[str]) -> DiffResult:
 def _git(args: Sequence[str], cwd: Path) -> str:
     if shutil.which("git") is None:
         raise DiffError("`git` is not installed")
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise DiffError(f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")
     return done.stdout

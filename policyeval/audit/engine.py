@@ -516,6 +516,8 @@ def run_audit(
             progress(r.code)
         try:
             findings.extend(_checked(r, r.run(context)))
+        except ImportError as exc:  # a later stage is not installed in this tree
+            context.notes.append(f"rule {r.code} skipped: {exc}")
         except Exception as exc:  # a broken rule must not stop the audit
             diagnostics.append(
                 Diagnostic(

@@ -71,6 +71,32 @@ def _is_allowed(ctx: AuditContext, role: Role, action: str) -> tuple[bool, tuple
     return False, ()
 
 
+def _allowed_among(
+    ctx: AuditContext, role: Role, actions: tuple[str, ...]
+) -> tuple[list[str], tuple[Span, ...]]:
+    """The actions of `actions` the role may do on any resource, and the granting spans."""
+    found: list[str] = []
+    spans: dict[Span, None] = {}
+    for action in actions:
+        ok, where = _is_allowed(ctx, role, action)
+        if ok:
+            found.append(action)
+            spans.update(dict.fromkeys(where))
+    return found, tuple(spans)
+
+
+def is_full_admin(ctx: AuditContext, role: Role) -> bool:
+    """Does the evaluator allow the role an action of a service nobody grants by name?"""
+    if not _mentions(ctx, role, "policyevalprobe:AnyAction"):
+        return False
+    return ctx.decide(role, "policyevalprobe:AnyAction", "*").allowed
+
+
+def _listed(actions: list[str], limit: int = 6) -> str:
+    shown = ", ".join(f"`{a}`" for a in actions[:limit])
+    return shown + (f" and {len(actions) - limit} more" if len(actions) > limit else "")
+
+
 # -- PE101 ---------------------------------------------------------------------------------
 
 
@@ -103,22 +129,22 @@ def full_admin(ctx: AuditContext) -> Iterator[Finding]:
     """
     for role, pseudo in ctx.principals:
         label = ctx.subject_label(role, pseudo)
-        admin = False
-        if _mentions(ctx, role, "policyevalprobe:AnyAction"):
+        admin = is_full_admin(ctx, role)
+        if admin:
             decision = ctx.decide(role, "policyevalprobe:AnyAction", "*")
-            if decision.allowed:
-                admin = True
-                spans = _granting_spans(decision)
-                yield Finding(
-                    code="PE101",
-                    severity=Severity.CRITICAL,
-                    message=f"{label} allows every action on every resource",
-                    subject=role.name,
-                    span=_where(role, spans),
-                    statements=spans,
-                    help="grant only the actions the workload needs",
-                    key="*:*",
-                )
+            spans = _granting_spans(decision)
+            star = any("*" in (st.action or ()) for _, st in _allow_statements(ctx, role))
+            what = "every action" if star else "every action outside a `NotAction` list"
+            yield Finding(
+                code="PE101",
+                severity=Severity.CRITICAL,
+                message=f"{label} allows {what} on every resource",
+                subject=role.name,
+                span=_where(role, spans),
+                statements=spans,
+                help="grant only the actions the workload needs",
+                key="*:*",
+            )
         if admin:
             continue
         services: dict[str, None] = {}
@@ -243,20 +269,22 @@ def privilege_escalation(ctx: AuditContext) -> Iterator[Finding]:
     workload roles.
     """
     for role, pseudo in ctx.principals:
+        if is_full_admin(ctx, role):
+            continue  # PE101 already says everything
         label = ctx.subject_label(role, pseudo)
-        for action in IAM_ESCALATION:
-            ok, spans = _is_allowed(ctx, role, action)
-            if ok:
-                yield Finding(
-                    code="PE102",
-                    severity=Severity.HIGH,
-                    message=f"{label} allows `{action}` on any resource: privilege escalation",
-                    subject=role.name,
-                    span=_where(role, spans),
-                    statements=spans,
-                    help="remove IAM write actions from workload roles or scope them to ARNs",
-                    key=action,
-                )
+        found, spans = _allowed_among(ctx, role, IAM_ESCALATION)
+        if found:
+            yield Finding(
+                code="PE102",
+                severity=Severity.HIGH,
+                message=f"{label} can escalate privileges with {_listed(found)} on any resource",
+                subject=role.name,
+                span=_where(role, spans),
+                statements=spans,
+                help="remove IAM write actions from workload roles or scope them to ARNs",
+                notes=(f"actions: {', '.join(found)}",),
+                key="iam-write",
+            )
         pass_ok, pass_spans = _is_allowed(ctx, role, "iam:PassRole")
         if pass_ok:
             enablers = []
@@ -282,22 +310,22 @@ def privilege_escalation(ctx: AuditContext) -> Iterator[Finding]:
                 ),
                 key="iam:PassRole",
             )
-        for action in TAKEOVER:
-            ok, spans = _is_allowed(ctx, role, action)
-            if ok:
-                yield Finding(
-                    code="PE102",
-                    severity=Severity.HIGH,
-                    message=(
-                        f"{label} allows `{action}` on any resource: it can run code as "
-                        "other workloads and use their roles"
-                    ),
-                    subject=role.name,
-                    span=_where(role, spans),
-                    statements=spans,
-                    help="scope it to the resources this principal administers",
-                    key=action,
-                )
+        found, spans = _allowed_among(ctx, role, TAKEOVER)
+        if found:
+            yield Finding(
+                code="PE102",
+                severity=Severity.HIGH,
+                message=(
+                    f"{label} allows {_listed(found)} on any resource: it can run code as other "
+                    "workloads and use their roles"
+                ),
+                subject=role.name,
+                span=_where(role, spans),
+                statements=spans,
+                help="scope them to the resources this principal administers",
+                notes=(f"actions: {', '.join(found)}",),
+                key="takeover",
+            )
 
 
 # -- PE103 ---------------------------------------------------------------------------------
@@ -356,28 +384,45 @@ def data_on_star(ctx: AuditContext) -> Iterator[Finding]:
     Name the secrets, keys, parameters and buckets the workload reads; drop exposure
     actions from workload roles.
     """
+    exec_only = _execution_only_roles(ctx)
     for role, pseudo in ctx.principals:
+        if is_full_admin(ctx, role):
+            continue  # PE101 already says everything
         label = ctx.subject_label(role, pseudo)
-        for action, kind in [(a, "read") for a in EXFILTRATION] + [
-            (a, "exposure") for a in EXPOSURE
-        ]:
-            ok, spans = _is_allowed(ctx, role, action)
-            if not ok:
+        reads = EXFILTRATION
+        if role.name in exec_only:
+            reads = tuple(a for a in reads if a not in SECRET_READS)  # PE207 reports those
+        for kind, actions in (("read", reads), ("exposure", EXPOSURE)):
+            found, spans = _allowed_among(ctx, role, actions)
+            if not found:
                 continue
-            what = "reads data from" if kind == "read" else "can open to others"
+            what = (
+                "reads data from any resource of their kind"
+                if kind == "read"
+                else "can open any resource of their kind to others"
+            )
             yield Finding(
                 code="PE103",
                 severity=Severity.HIGH,
-                message=(
-                    f"{label} allows `{action}` on every resource: "
-                    f"it {what} any resource of that kind"
-                ),
+                message=f"{label} allows {_listed(found)} on every resource: it {what}",
                 subject=role.name,
                 span=_where(role, spans),
                 statements=spans,
                 help="name the resources instead of `*`",
-                key=action,
+                notes=(f"actions: {', '.join(found)}",),
+                key=kind,
             )
+
+
+#: Reads that PE207 reports for execution roles.
+SECRET_READS = ("secretsmanager:GetSecretValue", "ssm:GetParameters", "kms:Decrypt")
+
+
+def _execution_only_roles(ctx: AuditContext) -> set[str]:
+    uses: dict[str, set[str]] = {}
+    for role_name, users in ctx.role_users.items():
+        uses[role_name] = {how for _, how, _ in users}
+    return {name for name, hows in uses.items() if hows == {"execution-role"}}
 
 
 # -- PE104 ---------------------------------------------------------------------------------

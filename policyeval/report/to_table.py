@@ -56,7 +56,7 @@ def _finding_line(f: Finding) -> Text:
     line.append(f.message)
     if f.span is not None:
         line.append(f"\n           at {f.span}", style="dim")
-    for s in f.statements[:3]:
+    for s in [s for s in f.statements if s != f.span][:3]:
         line.append(f"\n           granted at {s}", style="dim")
     if f.help:
         line.append(f"\n           help: {f.help}", style="dim")
