@@ -230,6 +230,42 @@ def rule_command(
     from policyeval import auditcli
 
     raise typer.Exit(auditcli.run_rule_command(code))
+# -- fmt and convert (.pel language) ------------------------------------------------------
+
+
+class ConvertTarget(StrEnum):
+    json = "json"
+    pel = "pel"
+
+
+@app.command("fmt")
+def fmt_command(
+    paths: Annotated[list[Path], typer.Argument(help=".pel files or folders")],
+    check: Annotated[
+        bool, typer.Option("--check", help="change nothing; exit 1 if a file would change")
+    ] = False,
+) -> None:
+    """Rewrite .pel files in canonical layout (comments kept)."""
+    from policyeval import pelcli
+
+    raise typer.Exit(pelcli.run_fmt(paths, check))
+
+
+@app.command("convert")
+def convert_command(
+    file: Annotated[Path, typer.Argument(help="a .pel file or an IAM JSON policy file")],
+    to: Annotated[
+        ConvertTarget | None, typer.Option("--to", help="output language (default: the other)")
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="which policy of a .pel file to convert")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
+) -> None:
+    """Convert a .pel policy to IAM JSON, or an IAM JSON policy to .pel."""
+    from policyeval import pelcli
+
+    raise typer.Exit(pelcli.run_convert(file, to.value if to else None, policy, output))
 
 
 def main() -> None:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from policyeval.compiler.arn import PrincipalIdentity, PrincipalMatch, match_principal_entry
 from policyeval.compiler.conditions import CompiledCondition, Context, Tri, compile_condition
+from policyeval.compiler.gates import Gate, StatementRef
 from policyeval.compiler.variables import Missing, has_variables, parse_template, to_tokens
 from policyeval.compiler.wildcard import Wildcard, compile_pattern, compile_tokens
-from policyeval.evaluator.decision import Gate, StatementRef
 from policyeval.model.policy import Effect, Policy, Principal, Statement
 
 

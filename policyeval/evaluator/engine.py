@@ -160,9 +160,11 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     for hit in undecided:
         if isinstance(hit.value, frozenset):
             deciding |= hit.value
-    keys = sorted(deciding)
+    deciding_keys = tuple(sorted(deciding))
     if len(undecided) > MAX_UNDECIDED:
-        return Decision(Outcome.CONDITIONAL, None, (), tuple(keys), "too many undecided statements")
+        return Decision(
+            Outcome.CONDITIONAL, None, (), deciding_keys, "too many undecided statements"
+        )
     outcomes: dict[Outcome, Decision] = {}
     for bits in product((False, True), repeat=len(undecided)):
         assignment = {id(hit): bit for hit, bit in zip(undecided, bits, strict=True)}
@@ -176,7 +178,7 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         Outcome.CONDITIONAL,
         None,
         tuple(hit.statement.ref for hit in undecided),
-        tuple(keys),
+        deciding_keys,
         "the answer depends on condition keys whose values are unknown",
     )
 
