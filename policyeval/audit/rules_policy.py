@@ -389,7 +389,7 @@ def data_on_star(ctx: AuditContext) -> Iterator[Finding]:
         if is_full_admin(ctx, role):
             continue  # PE101 already says everything
         label = ctx.subject_label(role, pseudo)
-        reads = EXFILTRATION
+        reads: tuple[str, ...] = EXFILTRATION
         if role.name in exec_only:
             reads = tuple(a for a in reads if a not in SECRET_READS)  # PE207 reports those
         for kind, actions in (("read", reads), ("exposure", EXPOSURE)):
