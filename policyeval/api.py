@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from policyeval.errors import Severity
     from policyeval.model.expect import Need
     from policyeval.model.workspace import Workspace
+    from policyeval.resolver.effective import EffectiveReport
 
 # -- evaluation ------------------------------------------------------------------------------
 
@@ -52,9 +53,6 @@ def evaluate(
             context_complete,
         )
     return _evaluate(compiled, request)
-
-
-__all__ = ["audit", "compile_policies", "evaluate", "render"]
 
 
 # -- audit and render (owned by the audit) ------------------------------------------------------
@@ -96,3 +94,18 @@ def render(
     from policyeval.audit.run import render as _render
 
     return _render(result, output_format, fail_on=fail_on)
+
+
+# -- effective permissions (resolver) ----------------------------------------------------------
+
+
+def effective_permissions(workspace: Workspace, workload_id: str | None = None) -> EffectiveReport:
+    """What every workload (or the one named) can do: each credential source it reaches, and
+    the grants of each, evaluated with its own boundary and the organisation's SCPs / RCPs.
+    Raises `PolicyevalError` when `workload_id` names no workload."""
+    from policyeval.resolver.effective import effective_permissions as _effective
+
+    return _effective(workspace, workload_id)
+
+
+__all__ = ["audit", "compile_policies", "effective_permissions", "evaluate", "render"]
