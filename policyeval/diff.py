@@ -62,20 +62,16 @@ class DiffResult:
 
 
 def access_map(workspace: Workspace) -> dict[str, set[Access]]:
-    """Workload id → its access, from every credential source it can reach."""
-    from policyeval.audit.engine import AuditContext
+    """Workload id → its access, from every credential source it can reach (the
+    resolver's effective permissions)."""
+    from policyeval.resolver.effective import effective_permissions
 
-    context = AuditContext(workspace)
     out: dict[str, set[Access]] = {}
-    for w in context.workloads:
-        found: set[Access] = set()
-        for source in w.credentials:
-            if source.reachable is False or source.resolved is None:
-                continue
-            label = f"{source.source} {source.role}"
-            for grant in context.grants(source.resolved):
-                found.add(Access(grant.action, grant.resource, label, grant.conditional))
-        out[str(w.id)] = found
+    for w in effective_permissions(workspace).workloads:
+        out[w.id] = {
+            Access(g.action, g.resource, f"{g.source} {g.role or ''}".strip(), g.conditional)
+            for g in w.allowed
+        }
     return out
 
 

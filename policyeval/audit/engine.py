@@ -24,6 +24,7 @@ from policyeval.model.workspace import Workspace
 if TYPE_CHECKING:
     from policyeval.compiler.compiled import PolicySet
     from policyeval.evaluator.decision import Decision
+    from policyeval.resolver.effective import EffectiveReport
 
 #: The account used in probe ARNs when the workspace does not name one.
 DEFAULT_ACCOUNT = "123456789012"
@@ -148,6 +149,8 @@ class AuditContext:
         self._compiled: dict[str, Any] = {}
         self._decisions: dict[tuple[str, str, str], Decision] = {}
         self._grants: dict[str, tuple[Grant, ...]] = {}
+        # INVARIANT: policy sets used as cache keys by id() stay alive as long as the context.
+        self._keep: list[PolicySet] = []
         self.notes: list[str] = []
 
     @property
@@ -180,27 +183,15 @@ class AuditContext:
         return None
 
     def policy_set(self, role: Role) -> PolicySet:
-        """The gates that apply to a role's own requests: identity, boundary, SCPs."""
+        """The gates that apply to a role's own requests (identity, boundary, SCPs, RCPs),
+        assembled by the resolver; missing attachments become notes."""
         cached = self._sets.get(role.name)
         if cached is not None:
             return cached
-        from policyeval.compiler.compiled import PolicySet
+        from policyeval.resolver.effective import policy_set_for
 
-        boundary = None
-        if role.boundary is not None:
-            boundary = self.resolve_policy(role.boundary.ref, role.boundary.aws_managed)
-        scp_levels: dict[int, list[Policy]] = {}
-        for org in self.workspace.org_policies:
-            if org.kind != "scp":
-                continue
-            doc = self.resolve_policy(org.policy)
-            if doc is not None:
-                scp_levels.setdefault(org.level, []).append(doc)
-        built = PolicySet(
-            identity=tuple(p for p, _ in self.attached(role)),
-            boundary=boundary,
-            scps=tuple(tuple(scp_levels[k]) for k in sorted(scp_levels)),
-        )
+        built, notes = policy_set_for(self.workspace, role)
+        self.notes.extend(notes)
         self._sets[role.name] = built
         return built
 
@@ -357,6 +348,13 @@ class AuditContext:
         return extra
 
     # -- later stages, imported lazily -------------------------------------------------
+
+    @cached_property
+    def effective(self) -> EffectiveReport:
+        """The resolver's effective permissions of every workload."""
+        from policyeval.resolver.effective import effective_permissions
+
+        return effective_permissions(self.workspace)
 
     @cached_property
     def catalog(self) -> Any:

@@ -21,6 +21,8 @@ IAM_EVAL = (
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"
 )
 RHINO = "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"
+#: How spans of the bundled AWS managed policies name their file (`policyeval.managed`).
+BUNDLED = "aws-managed/"
 
 
 def _statements(policy: Policy) -> Iterator[Statement]:
@@ -63,12 +65,20 @@ def _mentions(ctx: AuditContext, role: Role, action: str) -> bool:
 
 
 def _is_allowed(ctx: AuditContext, role: Role, action: str) -> tuple[bool, tuple[Span, ...]]:
+    """Allowed on the probe resource, by a statement the user wrote.
+
+    Grants that come only from AWS managed policies are left to PE301 (host roles beyond
+    their baseline): the user cannot edit those documents, only choose to attach them.
+    """
     if not _mentions(ctx, role, action):
         return False, ()
     decision = ctx.allowed(role, action)
-    if decision.allowed:
-        return True, _granting_spans(decision)
-    return False, ()
+    if not decision.allowed:
+        return False, ()
+    spans = _granting_spans(decision)
+    if spans and all(s.path.startswith(BUNDLED) for s in spans):
+        return False, ()
+    return True, spans
 
 
 def _allowed_among(
@@ -338,7 +348,6 @@ EXFILTRATION = (
     "ssm:GetParameter",
     "ssm:GetParameters",
     "dynamodb:Scan",
-    "ecr:BatchGetImage",
 )
 EXPOSURE = (
     "s3:PutBucketPolicy",

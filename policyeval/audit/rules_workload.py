@@ -57,17 +57,23 @@ def baseline_role(ctx: AuditContext, host_kind: str) -> Role:
 
 
 def beyond_baseline(ctx: AuditContext, role: Role, host_kind: str) -> list[Grant]:
-    """Grants of a host role that its managed baseline does not give, per the evaluator."""
+    """Grants of a host role that its managed baseline does not give, per the evaluator.
+
+    A conditional grant is within the baseline when the baseline allows it at least
+    conditionally; an unconditional one only when the baseline allows it outright.
+    """
     base = baseline_role(ctx, host_kind)
     excess = []
     for grant in ctx.grants(role):
         resource = ctx.probe(grant.action) if grant.resource == "*" else concrete(grant.resource)
-        if not ctx.decide(base, grant.action, resource).allowed:
-            excess.append(grant)
+        outcome = ctx.decide(base, grant.action, resource).outcome.value
+        if outcome == "allowed" or (grant.conditional and outcome == "conditional"):
+            continue
+        excess.append(grant)
     return excess
 
 
-def _actions_text(grants: Sequence[Grant], limit: int = 8) -> str:
+def _actions_text(grants: Sequence[Any], limit: int = 8) -> str:
     names = sorted({g.action for g in grants})
     shown = ", ".join(f"`{n}`" for n in names[:limit])
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
@@ -271,7 +277,7 @@ def verify_suggestion(
     role: Role,
     document: dict[str, Any],
     needs: Sequence[Need],
-    excess: Sequence[Grant],
+    excess: Sequence[tuple[str, str]],
 ) -> list[str]:
     """Ask the evaluator that the suggested policy (under the role's boundary and SCPs)
     grants every need and none of the excess; return what does not hold."""
@@ -291,10 +297,10 @@ def verify_suggestion(
                 problems.append(
                     f"`{need.action}` on `{pattern}` is not allowed ({decision.outcome.value})"
                 )
-    for grant in excess:
-        resource = ctx.probe(grant.action) if grant.resource == "*" else concrete(grant.resource)
-        if ctx.decide(trial, grant.action, resource, policy_set=policy_set).allowed:
-            problems.append(f"`{grant.action}` is still allowed")
+    for action, pattern in excess:
+        resource = ctx.probe(action) if pattern == "*" else concrete(pattern)
+        if ctx.decide(trial, action, resource, policy_set=policy_set).allowed:
+            problems.append(f"`{action}` is still allowed")
     return problems
 
 
@@ -330,7 +336,7 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
     Replace the role's policies with the suggested one (shown in the finding and in
     the JSON and SARIF output), or declare the missing needs if they are real.
     """
-    for w in ctx.workloads:
+    for w in ctx.effective.workloads:
         if str(w.kind) not in ("task", "container", "pod", "function"):
             continue
         needs = ctx.workload_needs(w)
@@ -342,19 +348,20 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
             role = source.resolved
             if role is None:
                 continue
-            grants = ctx.grants(role)
+            grants = [g for g in w.allowed if g.source == source.source and g.role == source.role]
             excess = [g for g in grants if not any(need_covers(n, g.action) for n in needs)]
             if not excess:
                 continue
             document = least_privilege_policy(needs)
-            problems = verify_suggestion(ctx, role, document, needs, excess)
+            pairs = [(g.action, g.resource) for g in excess]
+            problems = verify_suggestion(ctx, role, document, needs, pairs)
             notes = [f"excess: {', '.join(sorted({g.action for g in excess}))}"]
             if problems:
                 notes.append("the suggested policy did not verify: " + "; ".join(problems))
             else:
                 notes.append("the suggested policy was checked with the evaluator")
             severity = Severity.MEDIUM
-            if _has_sensitive(ctx, excess):
+            if any(str(g.access_level) in ("Permissions management", "Write") for g in excess):
                 severity = Severity.HIGH
             yield Finding(
                 code="PE203",
@@ -364,9 +371,9 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
                     f"its declared needs through {_source_text(source)}: {_actions_text(excess)}"
                 ),
                 workload=str(w.id),
-                span=w.span,
+                span=w.workload.span if w.workload is not None else None,
                 source=_source_text(source),
-                statements=tuple(dict.fromkeys(s for g in excess for s in g.statements)),
+                statements=_statement_spans(ctx, role, pairs),
                 fix=json.dumps(document, indent=2),
                 help="grant only the declared needs (see the suggested policy)",
                 notes=tuple(notes),
@@ -374,15 +381,19 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
             )
 
 
-def _has_sensitive(ctx: AuditContext, grants: Sequence[Grant]) -> bool:
-    catalog = ctx.catalog
-    if catalog is None:
-        return False
-    for g in grants:
-        info = catalog.action_info(g.action)
-        if info is not None and str(info.access_level) in ("Permissions management", "Write"):
-            return True
-    return False
+def _statement_spans(
+    ctx: AuditContext, role: Role, pairs: Sequence[tuple[str, str]], limit: int = 10
+) -> tuple[Span, ...]:
+    """Where the excess comes from: the Allow statements the evaluator matched."""
+    spans: dict[Span, None] = {}
+    for action, pattern in pairs:
+        resource = ctx.probe(action) if pattern == "*" else concrete(pattern)
+        for m in ctx.decide(role, action, resource).matched:
+            if m.span is not None and m.effect.lower() == "allow":
+                spans[m.span] = None
+        if len(spans) >= limit:
+            break
+    return tuple(spans)[:limit]
 
 
 # -- PE204 ---------------------------------------------------------------------------------

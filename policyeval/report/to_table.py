@@ -45,7 +45,10 @@ def _sources_cell(sources: list[SourceSummary]) -> Text:
         out.append(f"{s.kind} ")
         out.append(s.role or "(none)", style="bold")
         out.append(" ")
-        out.append_text(_reach(s.reachable))
+        if s.kind == "execution-role" and s.reachable is False:
+            out.append("agent only", style="dim")
+        else:
+            out.append_text(_reach(s.reachable))
     return out if sources else Text("—", style="dim")
 
 
