@@ -784,42 +784,62 @@ def resource_policy_open(ctx: AuditContext) -> Iterator[Finding]:
             arn = f"arn:aws:lambda:us-east-1:{ctx.account}:function:{fn.name}"
             resources.append(("function", fn.name, fn.resource_policy, arn, fn.span))
     # The outside principal grants itself everything, so only the resource policy decides.
-    outsider = Role(
-        name="policyeval-outsider",
-        arn=f"arn:aws:iam::{_OTHER_ACCOUNT}:role/policyeval-outsider",
-        inline=(
-            PolicyModel(
-                name="outsider-allows-all",
-                statements=(StatementModel(effect=Effect.ALLOW, action=("*",), resource=("*",)),),
-            ),
-        ),
+    # It is tried from an arbitrary account and from every other account the policy names.
+    allow_all = PolicyModel(
+        name="outsider-allows-all",
+        statements=(StatementModel(effect=Effect.ALLOW, action=("*",), resource=("*",)),),
     )
     for kind, name, policy, arn, span in resources:
+        accounts = {_OTHER_ACCOUNT}
         actions: dict[str, None] = {}
         for st in policy.statements:
             if st.effect is Effect.ALLOW:
                 for a in st.action or ():
                     actions[a] = None
-        policy_set = PolicySet(identity=outsider.inline, resource=policy)
-        for action in actions:
-            concrete = action.replace("*", "PolicyevalProbe").replace("?", "x")
-            decision = ctx.decide(outsider, concrete, arn, policy_set=policy_set)
-            if not decision.allowed:
-                continue
-            spans = _granting_spans(decision)
-            yield Finding(
-                code="PE108",
-                severity=Severity.HIGH,
-                message=(
-                    f"policy of {kind} `{name}` lets principals of other accounts `{action}` "
-                    "without a condition"
-                ),
-                subject=name,
-                span=spans[0] if spans else (policy.span or span),
-                statements=spans,
-                help="name the principals or add an `aws:PrincipalOrgID` condition",
-                key=action,
+                for p in st.principal or ():
+                    account = _account_of(p.value) if p.kind == "AWS" else None
+                    if account and account != ctx.account:
+                        accounts.add(account)
+        reported: set[str] = set()
+        for account in sorted(accounts):
+            outsider = Role(
+                name=f"policyeval-outsider-{account}",
+                arn=f"arn:aws:iam::{account}:role/policyeval-outsider",
+                inline=(allow_all,),
             )
+            policy_set = PolicySet(identity=outsider.inline, resource=policy)
+            for action in actions:
+                if action in reported:
+                    continue
+                concrete_action = action.replace("*", "PolicyevalProbe").replace("?", "x")
+                decision = ctx.decide(outsider, concrete_action, arn, policy_set=policy_set)
+                if not decision.allowed:
+                    continue
+                reported.add(action)
+                spans = _granting_spans(decision)
+                yield Finding(
+                    code="PE108",
+                    severity=Severity.HIGH,
+                    message=(
+                        f"policy of {kind} `{name}` lets principals of other accounts "
+                        f"`{action}` without a condition"
+                    ),
+                    subject=name,
+                    span=spans[0] if spans else (policy.span or span),
+                    statements=spans,
+                    help="name the principals or add an `aws:PrincipalOrgID` condition",
+                    key=action,
+                )
+
+
+def _account_of(value: str) -> str | None:
+    """The account of an AWS principal: a 12-digit id or the account field of an ARN."""
+    if value.isdigit() and len(value) == 12:
+        return value
+    parts = value.split(":")
+    if len(parts) >= 5 and parts[4].isdigit():
+        return parts[4]
+    return None
 
 
 RULES = (

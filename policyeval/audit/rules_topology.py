@@ -6,7 +6,13 @@ from collections.abc import Iterator
 
 from policyeval.audit.engine import AuditContext
 from policyeval.audit.registry import Finding, rule
-from policyeval.audit.rules_workload import BASELINES, _actions_text, _kind, beyond_baseline
+from policyeval.audit.rules_workload import (
+    BASELINES,
+    _actions_text,
+    _count,
+    _kind,
+    beyond_baseline,
+)
 from policyeval.errors import Severity
 
 
@@ -64,7 +70,7 @@ def host_beyond_baseline(ctx: AuditContext) -> Iterator[Finding]:
                 severity=Severity.HIGH,
                 message=(
                     f"host role `{role.name}` of {w.kind} `{w.id}` allows "
-                    f"{len({g.action for g in excess})} actions beyond its managed baseline "
+                    f"{_count(excess)} beyond its managed baseline "
                     f"({baseline}): {_actions_text(excess)}"
                 ),
                 workload=str(w.id),

@@ -73,6 +73,11 @@ def beyond_baseline(ctx: AuditContext, role: Role, host_kind: str) -> list[Grant
     return excess
 
 
+def _count(grants: Sequence[Any]) -> str:
+    n = len({g.action for g in grants})
+    return f"{n} action" if n == 1 else f"{n} actions"
+
+
 def _actions_text(grants: Sequence[Any], limit: int = 8) -> str:
     names = sorted({g.action for g in grants})
     shown = ", ".join(f"`{n}`" for n in names[:limit])
@@ -367,7 +372,7 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
                 code="PE203",
                 severity=severity,
                 message=(
-                    f"{w.kind} `{w.id}` can do {len({g.action for g in excess})} actions beyond "
+                    f"{w.kind} `{w.id}` can do {_count(excess)} beyond "
                     f"its declared needs through {_source_text(source)}: {_actions_text(excess)}"
                 ),
                 workload=str(w.id),
