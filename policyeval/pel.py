@@ -112,6 +112,7 @@ class _Resolver:
         self.sources = sources
         self.diagnostics: list[Diagnostic] = []
         self.policies: dict[str, Policy] = {}
+        self.consumed: list[Ref] = []  # files read on behalf of this document
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, span, help=hint))
@@ -151,6 +152,7 @@ class _Resolver:
         resolved = self.import_path(given, span)
         if resolved is None:
             return None
+        self.consumed.append(Ref(str(resolved), span=span))
         shown = str(self.folder / given)
         try:
             text = resolved.read_text(encoding="utf-8")
@@ -326,7 +328,7 @@ class _Resolver:
             org_policies=tuple(org),
             expectations=tuple(doc.expectations),
             suppressions=tuple(doc.suppressions),
-            imports=tuple(file_imports),
+            imports=(*file_imports, *self.consumed),
         )
 
     def unique(self, named: list[tuple[str, Span | None]], what: str) -> None:
@@ -365,8 +367,40 @@ class _Resolver:
             resolved = self.import_path(task.definition.value, task.definition.span)
             if resolved is None:
                 return replace(task, definition=None)
-            return replace(task, definition=Ref(str(resolved), span=task.definition.span))
+            given = task.definition.value
+            task = replace(task, definition=Ref(str(resolved), span=task.definition.span))
+            return self.with_definition(task, resolved, given)
         return task
+
+    def with_definition(self, task: Task, resolved: Path, given: str) -> Task:
+        """Fill what the `.pel` task leaves unsaid from its imported task definition; what the
+        `.pel` file says explicitly wins."""
+        from policyeval.readers.taskdef import read_task_definition
+
+        shown = str(self.folder / given)
+        try:
+            text = resolved.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            self.error(UNREADABLE, f"cannot read task definition `{given}`", task.span)
+            return task
+        read = read_task_definition(text, shown)
+        self.sources.add(shown, text)
+        self.diagnostics.extend(read.diagnostics)
+        if not read.tasks:
+            return task
+        found = read.tasks[0]
+        return replace(
+            task,
+            task_role=task.task_role or found.task_role,
+            execution_role=task.execution_role or found.execution_role,
+            network_mode=task.network_mode or found.network_mode,
+            launch_type=task.launch_type or found.launch_type,
+            compatibilities=task.compatibilities or found.compatibilities,
+            pid_mode=task.pid_mode or found.pid_mode,
+            ipc_mode=task.ipc_mode or found.ipc_mode,
+            containers=task.containers or found.containers,
+            needs=task.needs + found.needs,
+        )
 
     def function(self, function: Function, ref: Ref | None, roles: set[str]) -> Function:
         self.check_ref(function.execution_role, roles, UNDEFINED_ROLE, "role")

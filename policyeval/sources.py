@@ -14,7 +14,7 @@ from typing import Any
 
 from policyeval.errors import Diagnostic, Severity, SourceText, Span, sorted_diagnostics
 from policyeval.model.workspace import Workspace
-from policyeval.readers._common import BAD_NEEDS, MISSING_READER, UNREADABLE, UNRECOGNISED
+from policyeval.readers._common import BAD_NEEDS, UNREADABLE, UNRECOGNISED
 from policyeval.readers.positions import (
     CODE_TOO_LARGE,
     InputError,
@@ -57,7 +57,12 @@ def load_paths(
     inputs = discover(paths)
     names = {p for p, _, _ in inputs}
     workspaces: list[Workspace] = []
+    # `.pel` files first: the files they import belong to them and are not read again.
+    inputs.sort(key=lambda item: not item[0].endswith(".pel"))
+    imported: set[Path] = set()
     for path, explicit, root in inputs:
+        if not explicit and Path(path).resolve() in imported:
+            continue
         if _is_needs_file(path):
             if not any(_needs_path_for(t) == path for t in _task_candidates(path, names)):
                 workspaces.append(
@@ -73,16 +78,12 @@ def load_paths(
                     )
                 )
             continue
-        workspaces.append(
-            load_file(
-                path,
-                explicit=explicit,
-                root=root,
-                max_bytes=max_bytes,
-                account=account,
-                region=region,
-            )
+        loaded = load_file(
+            path, explicit=explicit, root=root, max_bytes=max_bytes, account=account, region=region
         )
+        if path.endswith(".pel"):
+            imported.update(_imported_files(loaded))
+        workspaces.append(loaded)
     merged = merge_all(workspaces)
     return replace(merged, diagnostics=tuple(sorted_diagnostics(merged.diagnostics)))
 
@@ -251,27 +252,16 @@ def _policy_file(document: Any, text: str, path: str) -> Workspace | None:
     )
 
 
-def _load_pel(path: str, root: str) -> Workspace:
-    import importlib
+def _imported_files(workspace: Workspace) -> set[Path]:
+    """Files a `.pel` workspace already read: its imports and task definitions."""
+    refs = [*workspace.imports, *(t.definition for t in workspace.tasks if t.definition)]
+    return {Path(ref.value).resolve() for ref in refs}
 
-    try:
-        parser: Any = importlib.import_module("policyeval.syntax.parser")
-    except ImportError:
-        parser = None
-    loader = getattr(parser, "load_pel", None)
-    if loader is None:
-        return _only(
-            Diagnostic(
-                MISSING_READER,
-                Severity.ERROR,
-                "`.pel` files cannot be read: the policy language parser is not available",
-                Span(path, 1, 1),
-            )
-        )
-    result = loader(path, root=root)
-    if not isinstance(result, Workspace):  # pragma: no cover - contract of load_pel
-        return Workspace()
-    return result
+
+def _load_pel(path: str, root: str) -> Workspace:
+    from policyeval.pel import load_pel
+
+    return load_pel(path, root=root)
 
 
 # -- needs files next to task definitions ------------------------------------------------

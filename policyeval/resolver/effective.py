@@ -330,10 +330,30 @@ def _action_signatures(policies: PolicySet) -> dict[str, tuple[int, ...]]:
     return {key: tuple(value) for key, value in signatures.items()}
 
 
+def _pattern_account(resource: str, principal_account: str | None) -> str | None:
+    """The account to assume for a resource pattern: the role's own when the pattern leaves
+    the account open (`arn:aws:ecs:*:*:task/*`, `*`), so that a wildcard is not mistaken
+    for another account; None (the ARN's own account) otherwise."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return principal_account
+    owner = parts[4]
+    if not owner or "*" in owner or "?" in owner:
+        return principal_account
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
 def _key_spelling(key: str) -> str:
-    """AWS's spelling of a global condition key the evaluator reports in lower case."""
+    """AWS's spelling of a condition key the evaluator reports in lower case."""
     known = catalog.global_condition_key(key)
-    return known if known is not None and "${" not in known else key
+    if known is not None and "${" not in known:
+        return known
+    service = key.split(":", 1)[0]
+    for spelled in catalog.condition_keys(service):
+        if spelled.lower() == key.lower():
+            return spelled
+    return key
 
 
 class _Resolver:
@@ -386,6 +406,7 @@ class _Resolver:
         policies, notes = policy_set_for(self.ws, role)
         compiled = self.compiled(policies)
         context = _context(self.ws, role, arn)
+        account = context.get("aws:PrincipalAccount", (None,))[0]
 
         def ask(action: str, resource: str) -> tuple[Outcome, tuple[str, ...]]:
             decision = evaluate(
@@ -395,6 +416,7 @@ class _Resolver:
                     action=action,
                     resource=resource,
                     context=context,
+                    resource_account=_pattern_account(resource, account),
                     context_complete=False,
                 ),
             )

@@ -203,3 +203,20 @@ def test_grants_are_grouped_by_service_and_access_level() -> None:
     grouped = w.by_service()
     assert [g.action for g in grouped["ecs"][AccessLevel.WRITE]] == ["ecs:Poll"]
     assert [g.action for g in grouped["ec2"][AccessLevel.LIST]] == ["ec2:DescribeTags"]
+
+
+def test_aws_managed_policy_from_bundled_data_and_wildcard_account_resources() -> None:
+    """`AmazonEC2ContainerServiceforEC2Role` is not in the workspace: the bundled copy is
+    used. Its `ecs:ListTagsForResource` on `arn:aws:ecs:*:*:task/*/*` leaves the account open,
+    which must not be read as another account; `ecs:TagResource` hangs on `ecs:CreateAction`."""
+    host = Role(
+        name="host",
+        arn=arn("host"),
+        managed=(PolicyAttachment(ref="AmazonEC2ContainerServiceforEC2Role", aws_managed=True),),
+    )
+    found = grants(effective_permissions(ecs_workspace(roles=roles_with(host))), "web")
+    assert found[("ecs:RegisterContainerInstance", "*")].source is SourceKind.INSTANCE_PROFILE
+    assert ("ecs:ListTagsForResource", "arn:aws:ecs:*:*:task/*/*") in found
+    tag = found[("ecs:TagResource", "*")]
+    assert tag.conditional is True
+    assert tag.keys == ("ecs:CreateAction",)
