@@ -24,7 +24,7 @@ from policyeval.model.workspace import Workspace
 if TYPE_CHECKING:
     from policyeval.compiler.compiled import PolicySet
     from policyeval.evaluator.decision import Decision
-    from policyeval.resolver.effective import EffectiveReport
+    from policyeval.resolver.effective import EffectiveReport, WorkloadPermissions
 
 #: The account used in probe ARNs when the workspace does not name one.
 DEFAULT_ACCOUNT = "123456789012"
@@ -356,6 +356,13 @@ class AuditContext:
 
         return effective_permissions(self.workspace)
 
+    def effective_of(self, workloads: Sequence[Any]) -> tuple[WorkloadPermissions, ...]:
+        """Effective permissions of some of `self.workloads` only, each the same as its
+        entry in `effective`: roles no chosen workload reaches are never evaluated."""
+        from policyeval.resolver.effective import permissions_of
+
+        return permissions_of(self.workspace, workloads)
+
     @cached_property
     def catalog(self) -> Any:
         """The action catalog module, or None when it is not available."""
@@ -373,22 +380,29 @@ class AuditContext:
     def workload_needs(self, workload: Any) -> tuple[Need, ...]:
         """Declared needs of a workload: `.pel` needs of the task / containers / pod /
         function, plus needs given for its id from a needs file or recorded usage."""
-        ws = self.workspace
-        needs: tuple[Need, ...] = ()
         wid = str(workload.id)
+        return self._declared_needs.get(wid, ()) + self.needs_of(wid)
+
+    @cached_property
+    def _declared_needs(self) -> dict[str, tuple[Need, ...]]:
+        """Workload id → needs declared in the inputs, gathered in one pass over tasks,
+        containers, pods and functions (in that order, as `workload_needs` reports them)."""
+        ws = self.workspace
+        found: dict[str, tuple[Need, ...]] = {}
         for task in ws.tasks:
-            if wid == task.id:
-                needs += task.needs + tuple(n for c in task.containers for n in c.needs)
+            found[task.id] = (
+                found.get(task.id, ())
+                + task.needs
+                + tuple(n for c in task.containers for n in c.needs)
+            )
             for c in task.containers:
-                if wid == f"{task.id}/{c.name}":
-                    needs += task.needs + c.needs
+                key = f"{task.id}/{c.name}"
+                found[key] = found.get(key, ()) + task.needs + c.needs
         for pod in ws.pods:
-            if wid == pod.id:
-                needs += pod.needs
+            found[pod.id] = found.get(pod.id, ()) + pod.needs
         for fn in ws.functions:
-            if wid == fn.id:
-                needs += fn.needs
-        return needs + self.needs_of(wid)
+            found[fn.id] = found.get(fn.id, ()) + fn.needs
+        return found
 
 
 def _compile_policies(policy_set: PolicySet) -> Any:

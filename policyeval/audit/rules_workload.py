@@ -341,12 +341,14 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
     Replace the role's policies with the suggested one (shown in the finding and in
     the JSON and SARIF output), or declare the missing needs if they are real.
     """
-    for w in ctx.effective.workloads:
-        if str(w.kind) not in ("task", "container", "pod", "function"):
-            continue
+    # Only workloads with declared needs are compared, so only their roles are evaluated.
+    chosen = [
+        w
+        for w in ctx.workloads
+        if str(w.kind) in ("task", "container", "pod", "function") and ctx.workload_needs(w)
+    ]
+    for w in ctx.effective_of(chosen):
         needs = ctx.workload_needs(w)
-        if not needs:
-            continue
         for source in w.credentials:
             if _kind(source) not in OWN_KINDS or source.reachable is False:
                 continue

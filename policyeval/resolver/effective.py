@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -568,8 +569,17 @@ def effective_permissions(
                     )
                 ]
             )
-    resolver = _Resolver(ws, exact=exact)
     return EffectiveReport(
-        workloads=tuple(_permissions(resolver, w) for w in workloads),
+        workloads=permissions_of(ws, workloads, exact=exact),
         diagnostics=ws.diagnostics,
     )
+
+
+def permissions_of(
+    ws: Workspace, workloads: Iterable[Workload], *, exact: bool = False
+) -> tuple[WorkloadPermissions, ...]:
+    """Effective permissions of the given workloads only (resolved from `ws` by
+    `resolve_credentials`), in the order given: what `effective_permissions` reports for
+    them, without evaluating roles that no other workload asked about."""
+    resolver = _Resolver(ws, exact=exact)
+    return tuple(_permissions(resolver, w) for w in workloads)
