@@ -54,6 +54,15 @@ def load_paths(
     region: str | None = None,
 ) -> Workspace:
     """Load every input under `paths` into one Workspace, diagnostics sorted by position."""
+    from policyeval._gc import collector_paused
+
+    with collector_paused():
+        return _load_paths(paths, max_bytes=max_bytes, account=account, region=region)
+
+
+def _load_paths(
+    paths: list[str], *, max_bytes: int, account: str | None, region: str | None
+) -> Workspace:
     inputs = discover(paths)
     names = {p for p, _, _ in inputs}
     workspaces: list[Workspace] = []
@@ -95,6 +104,8 @@ def merge_all(workspaces: list[Workspace]) -> Workspace:
     changes: dict[str, Any] = {}
     sources = SourceText()
     for f in fields(Workspace):
+        if not f.init:
+            continue
         if f.name == "account":
             changes["account"] = next((w.account for w in workspaces if w.account), None)
         elif f.name == "sources":

@@ -9,6 +9,7 @@ count exactly as AWS counts them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,6 +25,7 @@ from policyeval.model.workspace import Workspace
 if TYPE_CHECKING:
     from policyeval.compiler.compiled import PolicySet
     from policyeval.evaluator.decision import Decision
+    from policyeval.resolver.compiling import PolicyCompiler
     from policyeval.resolver.effective import EffectiveReport, WorkloadPermissions
 
 #: The account used in probe ARNs when the workspace does not name one.
@@ -149,6 +151,9 @@ class AuditContext:
         self._compiled: dict[str, Any] = {}
         self._decisions: dict[tuple[str, str, str], Decision] = {}
         self._grants: dict[str, tuple[Grant, ...]] = {}
+        # INVARIANT: each entry keeps its role alive, so its id() is not reused meanwhile.
+        self._attached: dict[int, tuple[Role, tuple[tuple[Policy, Span | None], ...]]] = {}
+        self._patterns: dict[int, tuple[Role, tuple[bool, frozenset[str], tuple[str, ...]]]] = {}
         # INVARIANT: policy sets used as cache keys by id() stay alive as long as the context.
         self._keep: list[PolicySet] = []
         self.notes: list[str] = []
@@ -163,13 +168,18 @@ class AuditContext:
         return role.arn or f"arn:aws:iam::{self.account}:role/{role.name}"
 
     def attached(self, role: Role) -> list[tuple[Policy, Span | None]]:
-        """The identity policies of a role: inline, then managed (attachment span kept)."""
-        out: list[tuple[Policy, Span | None]] = [(p, p.span) for p in role.inline]
-        for attachment in role.managed:
-            policy = self.resolve_policy(attachment.ref, attachment.aws_managed)
-            if policy is not None:
-                out.append((policy, attachment.span))
-        return out
+        """The identity policies of a role: inline, then managed (attachment span kept).
+        Built once per role (the rules ask for it many times); a fresh list each call."""
+        cached = self._attached.get(id(role))
+        if cached is None or cached[0] is not role:
+            out: list[tuple[Policy, Span | None]] = [(p, p.span) for p in role.inline]
+            for attachment in role.managed:
+                policy = self.resolve_policy(attachment.ref, attachment.aws_managed)
+                if policy is not None:
+                    out.append((policy, attachment.span))
+            cached = (role, tuple(out))
+            self._attached[id(role)] = cached
+        return list(cached[1])
 
     def resolve_policy(self, ref: str, aws_managed: bool = False) -> Policy | None:
         """A policy document by name or ARN; AWS managed policies from the packaged copies."""
@@ -236,8 +246,38 @@ class AuditContext:
     def _compile(self, name: str, policy_set: PolicySet) -> Any:
         key = f"{name}#{id(policy_set)}"
         if key not in self._compiled:
-            self._compiled[key] = _compile_policies(policy_set)
+            self._compiled[key] = self._compiler.policy_set(policy_set)
         return self._compiled[key]
+
+    @cached_property
+    def _compiler(self) -> PolicyCompiler:
+        """Compiles each distinct policy once for the whole run (shared managed policies)."""
+        from policyeval.resolver.compiling import PolicyCompiler
+
+        return PolicyCompiler()
+
+    def allow_patterns(self, role: Role) -> tuple[bool, frozenset[str], tuple[str, ...]]:
+        """The Action patterns of the role's Allow statements, for cheap pre-filters:
+        (some Allow uses NotAction, exact actions lower-cased, wildcard patterns)."""
+        cached = self._patterns.get(id(role))
+        if cached is None or cached[0] is not role:
+            not_action = False
+            exact: set[str] = set()
+            wild: dict[str, None] = {}
+            for policy, _ in self.attached(role):
+                for st in policy.statements:
+                    if st.effect.value != "Allow":
+                        continue
+                    if st.not_action is not None:
+                        not_action = True
+                    for pattern in st.action or ():
+                        if "*" in pattern or "?" in pattern:
+                            wild[pattern] = None
+                        else:
+                            exact.add(pattern.lower())
+            cached = (role, (not_action, frozenset(exact), tuple(wild)))
+            self._patterns[id(role)] = cached
+        return cached[1]
 
     def probe(self, action: str) -> str:
         """A resource ARN of the action's kind that no specific pattern names.
@@ -516,6 +556,19 @@ def run_audit(
     progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Run every selected rule; a rule that fails becomes a diagnostic, never a crash."""
+    from policyeval._gc import collector_paused
+
+    with collector_paused():
+        return _run_audit(workspace, options, rules=rules, progress=progress)
+
+
+def _run_audit(
+    workspace: Workspace,
+    options: AuditOptions | None,
+    *,
+    rules: Sequence[Rule] | None,
+    progress: Callable[[str], None] | None,
+) -> AuditResult:
     from policyeval.audit.suppressions import apply_suppressions
 
     options = options or AuditOptions()
@@ -597,6 +650,7 @@ def summarise_workloads(context: AuditContext) -> list[WorkloadSummary]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)
 def action_matches(pattern: str, action: str) -> bool:
     """IAM action matching (case-insensitive `*` / `?`), used only to pick what to ask
     the evaluator; the catalog's matcher when present."""

@@ -56,12 +56,10 @@ def _mentions(ctx: AuditContext, role: Role, action: str) -> bool:
     """
     from policyeval.audit.engine import action_matches
 
-    for _, st in _allow_statements(ctx, role):
-        if st.not_action is not None:
-            return True
-        if any(action_matches(p, action) for p in st.action or ()):
-            return True
-    return False
+    not_action, exact, wild = ctx.allow_patterns(role)
+    if not_action or action.lower() in exact:
+        return True
+    return any(action_matches(p, action) for p in wild)
 
 
 def _is_allowed(ctx: AuditContext, role: Role, action: str) -> tuple[bool, tuple[Span, ...]]:

@@ -254,12 +254,125 @@ def load_json(
     `at` makes every span equal to that span: used for JSON embedded in a string (a
     Terraform `policy` attribute), whose inner positions the file cannot show.
     Duplicate keys: the last one wins, as with Python's `json` and AWS's own parsers.
+
+    Two strategies, one result: well-formed input is parsed by the `json` module's C parser
+    and its positions come from one C regular-expression pass over the tokens (values and
+    tokens appear in the same order); anything else — malformed, too deep, `NaN`, huge
+    numbers — goes through the position-keeping scanner, which words the diagnostic.
     """
     loc = _Locator(text, path, at)
     if len(text) > max_chars:
         raise _json_error(
             loc, 0, f"file is larger than the limit of {max_chars} characters", CODE_TOO_LARGE
         )
+    fast = _load_json_fast(text, loc, max_depth)
+    if fast is not _NO_RESULT:
+        return fast
+    return _scan_json(text, loc, max_depth)
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object's (key, value) pairs in input order, duplicates kept (`object_pairs_hook`)."""
+
+    __slots__ = ()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"`{name}` is not JSON")  # NaN / Infinity: leave them to the scanner
+
+
+_DECODER = json.decoder.JSONDecoder(object_pairs_hook=_Pairs, parse_constant=_reject_constant)
+#: Every token that carries a value, in input order: brackets, strings, numbers, literals
+#: (commas, colons and whitespace are skipped). Only used on text the decoder accepted.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]|[-0-9][-+.0-9eE]*|true|false|null')
+_NO_RESULT: Any = object()
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _load_json_fast(text: str, loc: _Locator, max_depth: int) -> Any:
+    """The document built from the C parser's values and the token spans; `_NO_RESULT`
+    when the scanner must decide (it raises the right diagnostic)."""
+    offset = 1 if text.startswith("\ufeff") else 0
+    try:
+        value = _DECODER.decode(text[offset:] if offset else text)
+    except (ValueError, RecursionError):
+        return _NO_RESULT
+    raws: list[tuple[int, int]] = [m.span() for m in _TOKEN.finditer(text, offset)]
+    position = 0
+
+    def build(value: Any, depth: int) -> Any:
+        """Turn one decoded container into its spanned twin, consuming its tokens."""
+        nonlocal position
+        if depth > max_depth:
+            raise _TooDeep
+        start = raws[position][0]
+        position += 1
+        if type(value) is _Pairs:
+            mapping = SpannedDict(loc, (start, start))
+            keys, values = mapping._keys, mapping._values
+            for key, item in value:
+                keys[key] = raws[position]
+                position += 1
+                kind = type(item)
+                if kind is str:
+                    raw = raws[position]
+                    position += 1
+                    text_value = SpannedStr(item)
+                    text_value._loc = loc
+                    text_value._raw = raw
+                    mapping[key] = text_value
+                    values[key] = raw
+                elif kind is _Pairs or kind is list:
+                    child = build(item, depth + 1)
+                    mapping[key] = child
+                    values[key] = child._raw
+                else:
+                    mapping[key] = item
+                    values[key] = raws[position]
+                    position += 1
+            mapping._raw = (start, raws[position][1])
+            position += 1
+            return mapping
+        sequence = SpannedList(loc, (start, start))
+        items = sequence._items
+        for item in value:
+            kind = type(item)
+            if kind is str:
+                raw = raws[position]
+                position += 1
+                text_value = SpannedStr(item)
+                text_value._loc = loc
+                text_value._raw = raw
+                sequence.append(text_value)
+                items.append(raw)
+            elif kind is _Pairs or kind is list:
+                child = build(item, depth + 1)
+                sequence.append(child)
+                items.append(child._raw)
+            else:
+                sequence.append(item)
+                items.append(raws[position])
+                position += 1
+        sequence._raw = (start, raws[position][1])
+        position += 1
+        return sequence
+
+    kind = type(value)
+    if kind is _Pairs or kind is list:
+        try:
+            return build(value, 1)
+        except (_TooDeep, RecursionError):
+            return _NO_RESULT
+    if kind is str:
+        return SpannedStr.make(value, loc, raws[0])
+    return value
+
+
+def _scan_json(text: str, loc: _Locator, max_depth: int) -> Any:
+    """The position-keeping scanner: exact diagnostics for any input."""
     n = len(text)
     pos = _WS.match(text, 1 if text.startswith("\ufeff") else 0).end()  # type: ignore[union-attr]
     # Each frame is an open container plus, for objects, the key awaiting its value.
@@ -391,6 +504,19 @@ class _SafeEventLoader(yaml.SafeLoader):
     of arbitrary tags."""
 
 
+#: libyaml's parser behind the same safe resolver and constructors, when PyYAML was built
+#: with it: the same events and marks, several times faster. Malformed input is parsed
+#: again with the pure-Python loader so diagnostics keep PyYAML's exact wording.
+_FastEventLoader: type[Any] | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CSafeEventLoader(yaml.CSafeLoader):
+        """libyaml's scanner and parser with PyYAML's safe resolver; documents are built
+        from events below, exactly as with `_SafeEventLoader`."""
+
+    _FastEventLoader = _CSafeEventLoader
+
+
 _STR_TAG = "tag:yaml.org,2002:str"
 _SCALAR_BUILDERS = {
     "tag:yaml.org,2002:int": _SafeEventLoader.construct_yaml_int,
@@ -466,6 +592,14 @@ def load_yaml_documents(
         raise _yaml_error(
             path, None, f"file is larger than the limit of {max_chars} characters", CODE_TOO_LARGE
         )
+    if _FastEventLoader is not None:
+        fast = _FastEventLoader(text)
+        try:
+            return _build_documents(fast, path, max_depth, max_nodes)
+        except (yaml.YAMLError, InputError):
+            pass  # parsed again below, for PyYAML's own diagnostics
+        finally:
+            fast.dispose()
     loader: _SafeEventLoader | None = None
     try:
         loader = _SafeEventLoader(text)
@@ -499,16 +633,14 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def _build_documents(
-    loader: _SafeEventLoader, path: str, max_depth: int, max_nodes: int
-) -> list[Any]:
+def _build_documents(loader: Any, path: str, max_depth: int, max_nodes: int) -> list[Any]:
     documents: list[Any] = []
     anchors: dict[str, tuple[Any, Span, int]] = {}
     stack: list[_Frame] = []
     root: Any = None
     total = 0
     while loader.check_event():
-        event = loader.get_event()  # type: ignore[no-untyped-call]
+        event = loader.get_event()
         if isinstance(event, ev.DocumentStartEvent):
             anchors = {}
             root = None
@@ -675,7 +807,7 @@ def _wrap_tag(value: Any, tag: str | None, span: Span) -> Any:
     return out
 
 
-def _scalar(loader: _SafeEventLoader, event: Any, path: str, raw: Span) -> Any:
+def _scalar(loader: Any, event: Any, path: str, raw: Span) -> Any:
     tag = event.tag
     if tag is not None and tag != "!" and not tag.startswith("tag:yaml.org,2002:"):
         if tag in CFN_TAGS:
@@ -683,7 +815,7 @@ def _scalar(loader: _SafeEventLoader, event: Any, path: str, raw: Span) -> Any:
         raise _yaml_error(path, event.start_mark, f"malformed YAML: unsupported tag `{tag}`")
     if tag is None or tag == "!":
         implicit = event.implicit if tag is None else (False, False)
-        tag = loader.resolve(yaml.ScalarNode, event.value, implicit)  # type: ignore[no-untyped-call]
+        tag = loader.resolve(yaml.ScalarNode, event.value, implicit)
     if tag == _MERGE_TAG:
         return _MERGE
     if tag in _TEXT_TAGS:

@@ -36,6 +36,7 @@ from policyeval.model.topology import (
     Pod,
     Ref,
     Role,
+    Service,
     ServiceAccount,
     Task,
 )
@@ -461,14 +462,42 @@ def _cluster_matches(cluster: EcsCluster, name: str | None) -> bool:
     return name in (cluster.id, cluster.name) or name.rsplit("/", 1)[-1] == cluster.name
 
 
+def _services_of_task(ws: Workspace, task: Task) -> list[Service]:
+    """The services that name the task (by id, family, or an ARN / `family:rev` ending in
+    `/family`), in input order; looked up in an index built once per workspace."""
+    family = task.family
+    if not isinstance(family, str) or "/" in family or not family:
+        return [
+            s
+            for s in ws.services
+            if s.task.value in (task.id, task.family) or s.task.value.endswith(f"/{task.family}")
+        ]
+    by_value, by_tail = ws.memo("credentials:services-by-task-ref", lambda: _service_index(ws))
+    positions = {
+        *by_value.get(task.id, ()),
+        *by_value.get(family, ()),
+        *by_tail.get(family, ()),
+    }
+    return [ws.services[p] for p in sorted(positions)]
+
+
+def _service_index(ws: Workspace) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """(task reference → service positions, text after the reference's last `/` →
+    positions of services whose reference has a `/`)."""
+    by_value: dict[str, list[int]] = {}
+    by_tail: dict[str, list[int]] = {}
+    for position, service in enumerate(ws.services):
+        value = service.task.value
+        by_value.setdefault(value, []).append(position)
+        if "/" in value:
+            by_tail.setdefault(value.rsplit("/", 1)[1], []).append(position)
+    return by_value, by_tail
+
+
 def _place_task(ws: Workspace, task: Task) -> _Placement:
     """Where a task runs: its own launch type / capacity, else a service's, else its
     compatibilities. Unknown placement is treated as EC2, the worst case."""
-    services = [
-        s
-        for s in ws.services
-        if s.task.value in (task.id, task.family) or s.task.value.endswith(f"/{task.family}")
-    ]
+    services = _services_of_task(ws, task)
     cluster_name = task.cluster or next((s.cluster for s in services if s.cluster), None)
     capacity_name = task.capacity or next((s.capacity for s in services if s.capacity), None)
     launch = task.launch_type or next((s.launch_type for s in services if s.launch_type), None)

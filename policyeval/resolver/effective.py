@@ -28,6 +28,7 @@ from policyeval.errors import Diagnostic, PolicyevalError, Severity
 from policyeval.model.policy import Effect, Policy, Statement
 from policyeval.model.topology import ManagedPolicy, PolicyAttachment, Role
 from policyeval.model.workspace import Workspace
+from policyeval.resolver.compiling import PolicyCompiler
 from policyeval.resolver.credentials import (
     CredentialSource,
     Platform,
@@ -365,15 +366,14 @@ class _Resolver:
         self.ws = ws
         self.exact = exact
         self._compiled: dict[PolicySet, CompiledPolicySet] = {}
+        self._compiler = PolicyCompiler()
         self._roles: dict[str, _RoleResult] = {}
         self._grants: dict[tuple[str, SourceKind, str | None], tuple[Grant, ...]] = {}
 
     def compiled(self, policies: PolicySet) -> CompiledPolicySet:
-        from policyeval.compiler.compiled import compile_policies
-
         found = self._compiled.get(policies)
         if found is None:
-            found = compile_policies(policies)
+            found = self._compiler.policy_set(policies)
             self._compiled[policies] = found
         return found
 
@@ -581,5 +581,8 @@ def permissions_of(
     """Effective permissions of the given workloads only (resolved from `ws` by
     `resolve_credentials`), in the order given: what `effective_permissions` reports for
     them, without evaluating roles that no other workload asked about."""
+    from policyeval._gc import collector_paused
+
     resolver = _Resolver(ws, exact=exact)
-    return tuple(_permissions(resolver, w) for w in workloads)
+    with collector_paused():
+        return tuple(_permissions(resolver, w) for w in workloads)
