@@ -26,7 +26,9 @@ cluster shop {
 }
 """
 
-RISKY = CLEAN.replace('allow s3:GetObject on "arn:aws:s3:::assets/*"', "allow iam:PassRole, ecs:RunTask on *")
+RISKY = CLEAN.replace(
+    'allow s3:GetObject on "arn:aws:s3:::assets/*"', "allow iam:PassRole, ecs:RunTask on *"
+)
 
 
 def _write(folder: Path, text: str, name: str = "shop.pel") -> Path:
@@ -156,10 +158,19 @@ def test_check_reports_only_changed_files_and_failed_expectations(tmp_path: Path
 
 def test_diff_of_two_folders_fails_on_new_access(tmp_path: Path) -> None:
     _write(tmp_path / "old", CLEAN)
-    _write(tmp_path / "new", CLEAN.replace("allow s3:GetObject", "allow s3:GetObject, s3:PutObject"))
+    _write(
+        tmp_path / "new", CLEAN.replace("allow s3:GetObject", "allow s3:GetObject, s3:PutObject")
+    )
     result = runner.invoke(
         app,
-        ["diff", str(tmp_path / "old"), str(tmp_path / "new"), "--fail-on-new-access", "-f", "json"],
+        [
+            "diff",
+            str(tmp_path / "old"),
+            str(tmp_path / "new"),
+            "--fail-on-new-access",
+            "-f",
+            "json",
+        ],
     )
     assert result.exit_code == 1, result.output
     document = json.loads(result.stdout)
@@ -194,8 +205,19 @@ def test_diff_between_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert len(worktrees.stdout.strip().splitlines()) == 1  # temporary worktrees removed
 
 
-def test_unknown_git_revision_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_git_revision_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["diff", "--git", "nope", "HEAD"])
     assert result.exit_code == 2
+
+
+def test_check_ignores_input_errors_in_unchanged_files(tmp_path: Path) -> None:
+    clean = _write(tmp_path, CLEAN)
+    _write(tmp_path, "{ not json", "broken.json")
+    result = runner.invoke(app, ["check", str(clean), "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    everything = runner.invoke(app, ["check", "--root", str(tmp_path)])
+    assert everything.exit_code == 2
