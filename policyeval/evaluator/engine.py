@@ -61,18 +61,9 @@ class _Hit:
 
     statement: CompiledStatement
     value: bool | frozenset[str]
-    principal: PrincipalMatch | None = None
-
-
-@dataclass(slots=True)
-class _Gathered:
-    deny: dict[Gate, list[_Hit]]
-    allow_identity: list[_Hit]
-    allow_boundary: list[_Hit]
-    allow_session: list[_Hit]
-    allow_resource: list[_Hit]
-    scp_levels: list[list[_Hit]]
-    rcp_levels: list[list[_Hit]]
+    principal: PrincipalMatch | None
+    gate: Gate
+    level: int
 
 
 def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
@@ -90,22 +81,7 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     rcps_apply = bool(compiled.rcps) and _rcps_apply(who, service)
     has_boundary = compiled.boundary is not None
 
-    deny: dict[Gate, list[_Hit]] = {gate: [] for gate in Gate}
-    gathered = _Gathered(
-        deny=deny,
-        allow_identity=[],
-        allow_boundary=[],
-        allow_session=[],
-        allow_resource=[],
-        scp_levels=[[] for _ in compiled.scps] if scps_apply else [],
-        rcp_levels=[[] for _ in compiled.rcps] if rcps_apply else [],
-    )
-    allow_lists = {
-        Gate.IDENTITY: gathered.allow_identity,
-        Gate.BOUNDARY: gathered.allow_boundary,
-        Gate.SESSION: gathered.allow_session,
-        Gate.RESOURCE: gathered.allow_resource,
-    }
+    hits: list[_Hit] = []
     resource = request.resource
     undecided_seen = False
     for gate, level, statement in compiled.plan(action):
@@ -130,21 +106,13 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         if conditions is False:
             continue
         if value is True and conditions is True:
-            hit = _Hit(statement, True, principal)
+            hits.append(_Hit(statement, True, principal, gate, level))
         else:
             undecided_seen = True
             keys = (value if isinstance(value, frozenset) else frozenset()) | (
                 conditions if isinstance(conditions, frozenset) else frozenset()
             )
-            hit = _Hit(statement, keys, principal)
-        if statement.deny:
-            deny[gate].append(hit)
-        elif gate is Gate.SCP:
-            gathered.scp_levels[level].append(hit)
-        elif gate is Gate.RCP:
-            gathered.rcp_levels[level].append(hit)
-        else:
-            allow_lists[gate].append(hit)
+            hits.append(_Hit(statement, keys, principal, gate, level))
 
     facts = _Facts(
         who=who,
@@ -152,10 +120,12 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         has_boundary=has_boundary,
         has_session=compiled.session is not None,
         has_resource_policy=compiled.resource is not None,
+        scp_levels=len(compiled.scps) if scps_apply else 0,
+        rcp_levels=len(compiled.rcps) if rcps_apply else 0,
     )
     if not undecided_seen:
-        return _decide(gathered, facts, {})
-    undecided = _undecided(gathered)
+        return _decide(hits, facts)
+    undecided = [hit for hit in hits if hit.value is not True]
     deciding: set[str] = set()
     for hit in undecided:
         if isinstance(hit.value, frozenset):
@@ -167,8 +137,8 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         )
     outcomes: dict[Outcome, Decision] = {}
     for bits in product((False, True), repeat=len(undecided)):
-        assignment = {id(hit): bit for hit, bit in zip(undecided, bits, strict=True)}
-        decision = _decide(gathered, facts, assignment)
+        chosen = {id(hit) for hit, bit in zip(undecided, bits, strict=True) if bit}
+        decision = _decide([h for h in hits if h.value is True or id(h) in chosen], facts)
         outcomes.setdefault(decision.outcome, decision)
         if len(outcomes) > 1:
             break
@@ -212,22 +182,6 @@ def _rcps_apply(who: PrincipalIdentity, service: str) -> bool:
     return not who.is_service_linked_role
 
 
-def _undecided(g: _Gathered) -> list[_Hit]:
-    out: list[_Hit] = []
-    groups: list[list[_Hit]] = [
-        *g.deny.values(),
-        g.allow_identity,
-        g.allow_boundary,
-        g.allow_session,
-        g.allow_resource,
-        *g.scp_levels,
-        *g.rcp_levels,
-    ]
-    for group in groups:
-        out.extend(hit for hit in group if isinstance(hit.value, frozenset))
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class _Facts:
     who: PrincipalIdentity
@@ -235,14 +189,8 @@ class _Facts:
     has_boundary: bool
     has_session: bool
     has_resource_policy: bool
-
-
-def _on(hits: list[_Hit], assignment: dict[int, bool]) -> list[_Hit]:
-    return [
-        h
-        for h in hits
-        if (h.value is True) or (h.value is not False and assignment.get(id(h), False))
-    ]
+    scp_levels: int
+    rcp_levels: int
 
 
 def _refs(hits: list[_Hit]) -> tuple[StatementRef, ...]:
@@ -252,23 +200,30 @@ def _refs(hits: list[_Hit]) -> tuple[StatementRef, ...]:
 _DENY_ORDER = (Gate.SCP, Gate.RCP, Gate.RESOURCE, Gate.IDENTITY, Gate.BOUNDARY, Gate.SESSION)
 
 
-def _decide(g: _Gathered, facts: _Facts, assignment: dict[int, bool]) -> Decision:
-    """The boolean decision once every statement's match is known."""
+def _decide(active: list[_Hit], facts: _Facts) -> Decision:
+    """The boolean decision from the statements that match (every value known)."""
     # 1. Explicit deny anywhere.
-    for gate in _DENY_ORDER:
-        denies = _on(g.deny[gate], assignment)
-        if denies:
-            return Decision(
-                Outcome.EXPLICIT_DENY,
-                gate,
-                _refs(denies),
-                (),
-                f"explicit deny in the {gate.value} policy",
-            )
+    denies = [h for h in active if h.statement.deny]
+    if denies:
+        gate = min((h.gate for h in denies), key=_DENY_ORDER.index)
+        return Decision(
+            Outcome.EXPLICIT_DENY,
+            gate,
+            _refs([h for h in denies if h.gate is gate]),
+            (),
+            f"explicit deny in the {gate.value} policy",
+        )
+    by_gate: dict[Gate, list[_Hit]] = {}
+    for hit in active:
+        by_gate.setdefault(hit.gate, []).append(hit)
     # 2. Organisation gates: every level must allow.
-    for gate, levels in ((Gate.RCP, g.rcp_levels), (Gate.SCP, g.scp_levels)):
-        for depth, level in enumerate(levels):
-            if not _on(level, assignment):
+    org: list[_Hit] = []
+    for gate, count in ((Gate.RCP, facts.rcp_levels), (Gate.SCP, facts.scp_levels)):
+        if not count:
+            continue
+        allowed_levels = {h.level for h in by_gate.get(gate, ())}
+        for depth in range(count):
+            if depth not in allowed_levels:
                 return Decision(
                     Outcome.IMPLICIT_DENY,
                     gate,
@@ -276,15 +231,15 @@ def _decide(g: _Gathered, facts: _Facts, assignment: dict[int, bool]) -> Decisio
                     (),
                     f"no {gate.value.upper()} at organisation level {depth + 1} allows the request",
                 )
-    org_refs: tuple[StatementRef, ...] = ()
-    for level in (*g.scp_levels, *g.rcp_levels):
-        org_refs += _refs(_on(level, assignment))
-
-    identity = _on(g.allow_identity, assignment)
-    boundary_ok = not facts.has_boundary or bool(_on(g.allow_boundary, assignment))
-    session_ok = not facts.has_session or bool(_on(g.allow_session, assignment))
-    resource = _on(g.allow_resource, assignment)
-    caps = _refs(_on(g.allow_boundary, assignment)) + _refs(_on(g.allow_session, assignment))
+        org += by_gate.get(gate, ())
+    org_refs = _refs(org)
+    identity = by_gate.get(Gate.IDENTITY, [])
+    boundary = by_gate.get(Gate.BOUNDARY, [])
+    session = by_gate.get(Gate.SESSION, [])
+    resource = by_gate.get(Gate.RESOURCE, [])
+    boundary_ok = not facts.has_boundary or bool(boundary)
+    session_ok = not facts.has_session or bool(session)
+    caps = _refs(boundary) + _refs(session)
     identity_ok = bool(identity) and boundary_ok and session_ok
 
     if facts.who.type is PrincipalType.ANONYMOUS or facts.who.type is PrincipalType.SERVICE:
