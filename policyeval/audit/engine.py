@@ -322,7 +322,7 @@ class AuditContext:
         users: dict[str, list[tuple[str, str, Span | None]]] = {}
 
         def add(ref: Any, workload: str, how: str) -> None:
-            role = ws.find_role(ref)
+            role = self.find_role(ref)
             if role is not None:
                 users.setdefault(role.name, []).append((workload, how, ref.span))
 
@@ -367,28 +367,51 @@ class AuditContext:
 
     @cached_property
     def workloads(self) -> tuple[Any, ...]:
-        """The resolver's workloads, each with the credential sources it can reach."""
+        """The resolver's workloads, each with the credential sources it can reach (taken
+        from the effective-permissions report, so credentials are resolved once)."""
+        found = tuple(w.workload for w in self.effective.workloads if w.workload is not None)
+        if len(found) == len(self.effective.workloads):
+            return found
         return resolve_workloads(self.workspace)
 
     def workload_needs(self, workload: Any) -> tuple[Need, ...]:
         """Declared needs of a workload: `.pel` needs of the task / containers / pod /
         function, plus needs given for its id from a needs file or recorded usage."""
-        ws = self.workspace
-        needs: tuple[Need, ...] = ()
         wid = str(workload.id)
-        for task in ws.tasks:
-            if wid == task.id:
-                needs += task.needs + tuple(n for c in task.containers for n in c.needs)
+        return self._needs_index.get(wid, ()) + self.needs_of(wid)
+
+    @cached_property
+    def _needs_index(self) -> dict[str, tuple[Need, ...]]:
+        """Workload id → `.pel` / task-definition needs (task, its containers, pods, functions)."""
+        index: dict[str, tuple[Need, ...]] = {}
+        for task in self.workspace.tasks:
+            index[task.id] = task.needs + tuple(n for c in task.containers for n in c.needs)
             for c in task.containers:
-                if wid == f"{task.id}/{c.name}":
-                    needs += task.needs + c.needs
-        for pod in ws.pods:
-            if wid == pod.id:
-                needs += pod.needs
-        for fn in ws.functions:
-            if wid == fn.id:
-                needs += fn.needs
-        return needs + self.needs_of(wid)
+                index[f"{task.id}/{c.name}"] = task.needs + c.needs
+        for pod in self.workspace.pods:
+            index[pod.id] = index.get(pod.id, ()) + pod.needs
+        for fn in self.workspace.functions:
+            index[fn.id] = index.get(fn.id, ()) + fn.needs
+        return index
+
+    @cached_property
+    def _role_index(self) -> dict[str, Role]:
+        index: dict[str, Role] = {}
+        for role in reversed(self.workspace.roles):  # the first definition wins
+            index[role.name] = role
+            if role.arn:
+                index[role.arn] = role
+        return index
+
+    def find_role(self, ref: Any) -> Role | None:
+        """`Workspace.find_role` through an index (audits of big account dumps)."""
+        key = ref.value if hasattr(ref, "value") else ref
+        if not key:
+            return None
+        found = self._role_index.get(key)
+        if found is None and key.startswith("arn:"):
+            found = self._role_index.get(key.split(":", 5)[-1].rsplit("/", 1)[-1])
+        return found
 
 
 def _compile_policies(policy_set: PolicySet) -> Any:

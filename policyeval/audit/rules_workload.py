@@ -565,7 +565,7 @@ def same_roles(ctx: AuditContext) -> Iterator[Finding]:
     for task in ws.tasks:
         if task.task_role is None or task.execution_role is None:
             continue
-        a, b = ws.find_role(task.task_role), ws.find_role(task.execution_role)
+        a, b = ctx.find_role(task.task_role), ctx.find_role(task.execution_role)
         same = (a is not None and a is b) or task.task_role.value == task.execution_role.value
         if same and not task.task_role.is_unknown:
             yield Finding(
@@ -590,7 +590,7 @@ SECRET_ACTIONS = ("secretsmanager:GetSecretValue", "ssm:GetParameters", "kms:Dec
 def _execution_roles(ctx: AuditContext) -> dict[str, tuple[Role, list[Task]]]:
     out: dict[str, tuple[Role, list[Task]]] = {}
     for task in ctx.workspace.tasks:
-        role = ctx.workspace.find_role(task.execution_role)
+        role = ctx.find_role(task.execution_role)
         if role is not None:
             out.setdefault(role.name, (role, []))[1].append(task)
     return out
@@ -685,7 +685,7 @@ def exec_cannot_read(ctx: AuditContext) -> Iterator[Finding]:
         secrets = [(c, s) for c in task.containers for s in c.secrets if not s.is_unknown]
         if not secrets:
             continue
-        role = ws.find_role(task.execution_role)
+        role = ctx.find_role(task.execution_role)
         if role is None:
             if task.execution_role is None:
                 yield Finding(
@@ -765,7 +765,7 @@ def exec_powerful(ctx: AuditContext) -> Iterator[Finding]:
         service = services.get(task.id) or services.get(task.family)
         if not (task.enable_execute_command or service is not None):
             continue
-        role = ws.find_role(task.task_role)
+        role = ctx.find_role(task.task_role)
         if role is None:
             continue
         powers = [

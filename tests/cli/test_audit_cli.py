@@ -221,3 +221,13 @@ def test_check_ignores_input_errors_in_unchanged_files(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     everything = runner.invoke(app, ["check", "--root", str(tmp_path)])
     assert everything.exit_code == 2
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    """Progress goes to stderr and only when it is a TTY (never into piped output)."""
+    from policyeval.auditcli import progress_reporter
+
+    with progress_reporter(True, 3) as step:  # pytest's stderr is not a terminal
+        assert step is None
+    with progress_reporter(False, 3) as step:
+        assert step is None
