@@ -162,7 +162,11 @@ class CompiledStatement:
                 return PrincipalMatch.DIRECT
             named = _best_match(self.not_principal, who, exact_only=True)
             return None if named is not None else PrincipalMatch.DIRECT
-        return PrincipalMatch.EVERYONE  # RCPs and policies without a Principal element
+        if self.ref.gate is Gate.RESOURCE and not self.deny:
+            # AWS refuses a resource policy statement without a principal; such an Allow
+            # grants nothing (a Deny without one is kept: it can only remove access).
+            return None
+        return PrincipalMatch.EVERYONE  # RCPs, and Deny statements without a Principal
 
     def conditions_match(self, context: Context, unknown: frozenset[str] | None) -> Tri:
         pending: frozenset[str] = frozenset()

@@ -260,6 +260,30 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
             "no resource policy statement allows this caller",
         )
 
+    if facts.who.type is PrincipalType.ROOT:
+        # The account root user has full access to its own account's resources; only
+        # explicit denies and organisation policies (checked above) limit it (IAM User
+        # Guide, "How AWS enforcement code logic evaluates requests").
+        if facts.same_account:
+            return Decision(
+                Outcome.ALLOWED, None, org_refs, (), "the account root user has full access"
+            )
+        if resource:
+            return Decision(
+                Outcome.ALLOWED,
+                Gate.RESOURCE,
+                _refs(resource) + org_refs,
+                (),
+                "allowed by the other account's resource policy",
+            )
+        return Decision(
+            Outcome.IMPLICIT_DENY,
+            Gate.RESOURCE,
+            (),
+            (),
+            "cross-account request: the resource policy of the other account must allow it",
+        )
+
     if facts.same_account:
         if identity_ok:
             return Decision(
