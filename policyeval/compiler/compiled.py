@@ -292,7 +292,8 @@ class CompiledPolicySet:
 
     def plan(self, action: str) -> tuple[PlanEntry, ...]:
         """Every statement of every gate whose Action / NotAction matches `action`
-        (lower-cased), memoised: it depends on nothing else in the request."""
+        (lower-cased), Deny statements first; memoised: it depends on nothing else in the
+        request."""
         found = self._plans.get(action)
         if found is not None:
             return found
@@ -312,6 +313,7 @@ class CompiledPolicySet:
                     entries.extend((gate, depth, s) for s in policy.for_action(action))
         if len(self._plans) >= _ACTION_CACHE_SIZE:
             self._plans.clear()
+        entries.sort(key=lambda entry: not entry[2].deny)  # stable: Deny statements first
         result = tuple(entries)
         self._plans[action] = result
         return result
