@@ -341,6 +341,7 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
     Replace the role's policies with the suggested one (shown in the finding and in
     the JSON and SARIF output), or declare the missing needs if they are real.
     """
+    reported: dict[tuple[str, str], frozenset[str]] = {}
     for w in ctx.effective.workloads:
         if str(w.kind) not in ("task", "container", "pod", "function"):
             continue
@@ -357,6 +358,11 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
             excess = [g for g in grants if not any(need_covers(n, g.action) for n in needs)]
             if not excess:
                 continue
+            actions = frozenset(g.action for g in excess)
+            parent = str(w.id).rsplit("/", 1)[0] if str(w.kind) == "container" else None
+            if parent is not None and reported.get((parent, str(source.role))) == actions:
+                continue  # the task's finding already says it
+            reported[(str(w.id), str(source.role))] = actions
             document = least_privilege_policy(needs)
             pairs = [(g.action, g.resource) for g in excess]
             problems = verify_suggestion(ctx, role, document, needs, pairs)
