@@ -1,10 +1,20 @@
-"""CompiledPolicySet: the policies of every gate, compiled once, serving many requests."""
+"""CompiledPolicySet: the policies of every gate, compiled once, serving many requests.
+
+Statements become slotted objects with pre-built matchers, indexed per gate by service
+prefix so a request only looks at statements that can name its action. No pydantic and no
+generated code on the hot path.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policyeval.model.policy import Policy
+from policyeval.compiler.arn import PrincipalIdentity, PrincipalMatch, match_principal_entry
+from policyeval.compiler.conditions import CompiledCondition, Context, Tri, compile_condition
+from policyeval.compiler.variables import Missing, has_variables, parse_template, to_tokens
+from policyeval.compiler.wildcard import Wildcard, compile_pattern, compile_tokens
+from policyeval.evaluator.decision import Gate, StatementRef
+from policyeval.model.policy import Effect, Policy, Principal, Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +31,243 @@ class PolicySet:
     resource: Policy | None = None
     scps: tuple[tuple[Policy, ...], ...] = ()
     rcps: tuple[tuple[Policy, ...], ...] = ()
+
+
+class _ActionMatcher:
+    """Action / NotAction patterns: exact names in a set, wildcards compiled (case folded)."""
+
+    __slots__ = ("exact", "match_all", "patterns")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.exact: frozenset[str] = frozenset(
+            p.lower() for p in patterns if "*" not in p and "?" not in p
+        )
+        self.patterns: tuple[Wildcard, ...] = tuple(
+            compile_pattern(p.lower()) for p in patterns if ("*" in p or "?" in p) and p != "*"
+        )
+        self.match_all = "*" in patterns
+
+    def matches(self, action: str) -> bool:
+        if self.match_all or action in self.exact:
+            return True
+        return any(p.matches(action) for p in self.patterns)
+
+
+class _ResourceMatcher:
+    """Resource / NotResource patterns; variables resolved per request when present."""
+
+    __slots__ = ("fixed", "match_all", "templated")
+
+    def __init__(self, patterns: tuple[str, ...], substitute: bool) -> None:
+        self.match_all = "*" in patterns
+        fixed: list[Wildcard] = []
+        templated = []
+        for pattern in patterns:
+            parts = parse_template(pattern, substitute=substitute)
+            if has_variables(parts):
+                templated.append(parts)
+            else:
+                tokens = to_tokens(parts, {}, frozenset(), wildcards=True)
+                assert isinstance(tokens, list)
+                fixed.append(compile_tokens(tokens))
+        self.fixed = tuple(fixed)
+        self.templated = tuple(templated)
+
+    def matches(self, resource: str, context: Context, unknown: frozenset[str] | None) -> Tri:
+        if self.match_all:
+            return True
+        for wildcard in self.fixed:
+            if wildcard.matches(resource):
+                return True
+        pending: frozenset[str] = frozenset()
+        for parts in self.templated:
+            tokens = to_tokens(parts, context, unknown, wildcards=True)
+            if isinstance(tokens, Missing):
+                continue
+            if isinstance(tokens, frozenset):
+                pending |= tokens
+                continue
+            if compile_tokens(tokens).matches(resource):
+                return True
+        return pending if pending else False
+
+
+class CompiledStatement:
+    __slots__ = (
+        "action",
+        "conditions",
+        "deny",
+        "not_action",
+        "not_principal",
+        "not_resource",
+        "principal",
+        "ref",
+        "resource",
+    )
+
+    def __init__(self, statement: Statement, ref: StatementRef, substitute: bool) -> None:
+        self.ref = ref
+        self.deny = statement.effect is Effect.DENY
+        self.action = _ActionMatcher(statement.action) if statement.action is not None else None
+        self.not_action = (
+            _ActionMatcher(statement.not_action) if statement.not_action is not None else None
+        )
+        self.resource = (
+            _ResourceMatcher(statement.resource, substitute)
+            if statement.resource is not None
+            else None
+        )
+        self.not_resource = (
+            _ResourceMatcher(statement.not_resource, substitute)
+            if statement.not_resource is not None
+            else None
+        )
+        self.principal = statement.principal
+        self.not_principal = statement.not_principal
+        self.conditions: tuple[CompiledCondition, ...] = tuple(
+            compile_condition(c.operator, c.key, c.values, substitute) for c in statement.condition
+        )
+
+    def action_matches(self, action: str) -> bool:
+        if self.action is not None:
+            return self.action.matches(action)
+        if self.not_action is not None:
+            return not self.not_action.matches(action)
+        return False
+
+    def resource_matches(
+        self, resource: str, context: Context, unknown: frozenset[str] | None
+    ) -> Tri:
+        if self.resource is not None:
+            return self.resource.matches(resource, context, unknown)
+        if self.not_resource is not None:
+            hit = self.not_resource.matches(resource, context, unknown)
+            return (not hit) if isinstance(hit, bool) else hit
+        return True  # no Resource element: resource policies may omit it
+
+    def principal_match(self, who: PrincipalIdentity, has_boundary: bool) -> PrincipalMatch | None:
+        """How this statement's Principal / NotPrincipal names `who` (resource-side gates)."""
+        if self.principal is not None:
+            return _best_match(self.principal, who)
+        if self.not_principal is not None:
+            # IAM User Guide, "Permissions boundaries": a Deny with NotPrincipal in a resource
+            # policy always denies principals that have a permissions boundary.
+            if self.deny and has_boundary:
+                return PrincipalMatch.DIRECT
+            named = _best_match(self.not_principal, who, exact_only=True)
+            return None if named is not None else PrincipalMatch.DIRECT
+        return PrincipalMatch.EVERYONE  # RCPs and policies without a Principal element
+
+    def conditions_match(self, context: Context, unknown: frozenset[str] | None) -> Tri:
+        pending: frozenset[str] = frozenset()
+        for condition in self.conditions:
+            result = condition.evaluate(context, unknown, self.deny)
+            if result is False:
+                return False
+            if isinstance(result, frozenset):
+                pending |= result
+        return pending if pending else True
+
+
+_MATCH_ORDER = (
+    PrincipalMatch.DIRECT,
+    PrincipalMatch.ROLE,
+    PrincipalMatch.EVERYONE,
+    PrincipalMatch.ACCOUNT,
+)
+
+
+def _best_match(
+    entries: tuple[Principal, ...], who: PrincipalIdentity, exact_only: bool = False
+) -> PrincipalMatch | None:
+    found: set[PrincipalMatch] = set()
+    for entry in entries:
+        match = match_principal_entry(entry.kind, entry.value, who)
+        if match is not None:
+            found.add(match)
+    if exact_only:
+        # NotPrincipal excludes a requester only when it names its own identity
+        # (IAM User Guide, "NotPrincipal": a role ARN does not exclude its sessions).
+        if PrincipalMatch.DIRECT in found or PrincipalMatch.EVERYONE in found:
+            return PrincipalMatch.DIRECT
+        if who.type.value == "role" and PrincipalMatch.ROLE in found:
+            return PrincipalMatch.DIRECT
+        return None
+    for candidate in _MATCH_ORDER:
+        if candidate in found:
+            return candidate
+    return None
+
+
+class CompiledPolicy:
+    """One policy's statements, indexed by the service prefixes their actions can name."""
+
+    __slots__ = ("any_service", "by_service", "name", "statements")
+
+    def __init__(self, policy: Policy, gate: Gate) -> None:
+        self.name = policy.name
+        substitute = policy.substitutes_variables
+        self.statements: tuple[CompiledStatement, ...] = tuple(
+            CompiledStatement(
+                stmt,
+                StatementRef(gate, policy.name, index, stmt.sid, stmt.effect.value, stmt.span),
+                substitute,
+            )
+            for index, stmt in enumerate(policy.statements)
+        )
+        by_service: dict[str, list[CompiledStatement]] = {}
+        any_service: list[CompiledStatement] = []
+        for compiled, stmt in zip(self.statements, policy.statements, strict=True):
+            services = _services_of(stmt.action) if stmt.action is not None else None
+            if services is None:
+                any_service.append(compiled)
+            else:
+                for service in services:
+                    by_service.setdefault(service, []).append(compiled)
+        self.by_service = {k: tuple(v) for k, v in by_service.items()}
+        self.any_service = tuple(any_service)
+
+    def candidates(self, service: str) -> tuple[CompiledStatement, ...]:
+        specific = self.by_service.get(service, ())
+        if not specific:
+            return self.any_service
+        if not self.any_service:
+            return specific
+        return self.any_service + specific
+
+
+def _services_of(actions: tuple[str, ...]) -> set[str] | None:
+    """Service prefixes named by Action patterns; None when a pattern's prefix is wild."""
+    services: set[str] = set()
+    for action in actions:
+        prefix, sep, _ = action.partition(":")
+        if not sep or "*" in prefix or "?" in prefix:
+            return None
+        services.add(prefix.lower())
+    return services
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicySet:
+    identity: tuple[CompiledPolicy, ...]
+    boundary: CompiledPolicy | None
+    session: CompiledPolicy | None
+    resource: CompiledPolicy | None
+    scps: tuple[tuple[CompiledPolicy, ...], ...]
+    rcps: tuple[tuple[CompiledPolicy, ...], ...]
+
+
+def compile_policies(policies: PolicySet) -> CompiledPolicySet:
+    """Compile every policy of a set once; the result serves any number of requests."""
+
+    def one(policy: Policy | None, gate: Gate) -> CompiledPolicy | None:
+        return CompiledPolicy(policy, gate) if policy is not None else None
+
+    return CompiledPolicySet(
+        identity=tuple(CompiledPolicy(p, Gate.IDENTITY) for p in policies.identity),
+        boundary=one(policies.boundary, Gate.BOUNDARY),
+        session=one(policies.session, Gate.SESSION),
+        resource=one(policies.resource, Gate.RESOURCE),
+        scps=tuple(tuple(CompiledPolicy(p, Gate.SCP) for p in level) for level in policies.scps),
+        rcps=tuple(tuple(CompiledPolicy(p, Gate.RCP) for p in level) for level in policies.rcps),
+    )

@@ -159,6 +159,8 @@ class Container:
     environment: tuple[tuple[str, str], ...] = ()
     needs: tuple[Need, ...] = ()
     span: Span | None = field(default=None, compare=False, repr=False)
+    #: `environmentFiles` S3 object ARNs, read by the execution role at start-up (readers).
+    environment_files: tuple[Ref, ...] = ()
 
 
 @dataclass(frozen=True, config=_FROZEN)

@@ -1,0 +1,176 @@
+"""The batch format of `policyeval eval --cases`: one JSON case in, one JSON answer out.
+
+The format is the one the independent simulator's harness reads too (README of
+`tests/cases`): request fields, and policies by gate as objects or JSON strings. A case that
+cannot be evaluated answers `"decision": null` with an `"error"`; the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from policyeval.compiler.compiled import PolicySet, compile_policies
+from policyeval.errors import Diagnostic
+from policyeval.evaluator.decision import Decision
+from policyeval.evaluator.engine import evaluate
+from policyeval.evaluator.request import Request
+from policyeval.model.policy import Effect, Policy, Statement
+from policyeval.readers.iam_json import policy_from_document
+
+#: AWS attaches RCPFullAWSAccess at every level once RCPs are enabled (AWS Organizations
+#: User Guide, "RCP syntax"): RCP levels can only remove access.
+RCP_FULL_ACCESS = Policy(
+    name="RCPFullAWSAccess",
+    statements=(Statement(effect=Effect.ALLOW, action=("*",), resource=("*",), principal=None),),
+)
+
+
+class CaseError(ValueError):
+    """A case that cannot be evaluated; the message goes into the answer's `error`."""
+
+
+def _policy(raw: Any, name: str) -> Policy:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise CaseError(f"policy `{name}` is not valid JSON: {exc}") from None
+    policy, diagnostics = policy_from_document(raw, name, f"<case:{name}>")
+    if policy is None:
+        raise CaseError(f"policy `{name}`: " + "; ".join(_short(d) for d in diagnostics))
+    return policy
+
+
+def _short(diagnostic: Diagnostic) -> str:
+    return f"{diagnostic.code} {diagnostic.message}"
+
+
+def _levels(raw: Any, kind: str) -> tuple[tuple[Policy, ...], ...]:
+    if raw is None or raw == []:
+        return ()
+    if not isinstance(raw, list):
+        raise CaseError(f"`{kind}` must be a list of policies or a list of levels")
+    nested = all(isinstance(item, list) for item in raw)
+    levels = raw if nested else [raw]
+    return tuple(
+        tuple(_policy(p, f"{kind}[{depth}][{index}]") for index, p in enumerate(level))
+        for depth, level in enumerate(levels)
+    )
+
+
+def _context(raw: Any) -> dict[str, tuple[str, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise CaseError("`context` must be an object")
+    out: dict[str, tuple[str, ...]] = {}
+    for key, value in raw.items():
+        items = value if isinstance(value, list) else [value]
+        texts: list[str] = []
+        for item in items:
+            if isinstance(item, bool):
+                texts.append("true" if item else "false")
+            elif isinstance(item, (str, int, float)):
+                texts.append(str(item))
+            else:
+                raise CaseError(f"context value of `{key}` must be a string, number or boolean")
+        out[str(key)] = tuple(texts)
+    return out
+
+
+def case_request(case: dict[str, Any]) -> tuple[PolicySet, Request]:
+    """Turn one case into the policy set and the request it describes."""
+    for field in ("principal", "action", "resource"):
+        if not isinstance(case.get(field), str):
+            raise CaseError(f"`{field}` must be a string")
+    identity = case.get("identityPolicies") or []
+    if not isinstance(identity, list):
+        raise CaseError("`identityPolicies` must be a list")
+    boundaries = case.get("permissionBoundaries") or []
+    if not isinstance(boundaries, list):
+        raise CaseError("`permissionBoundaries` must be a list")
+    if len(boundaries) > 1:
+        raise CaseError("an IAM principal has at most one permissions boundary")
+    rcps = _levels(case.get("rcps"), "rcps")
+    policies = PolicySet(
+        identity=tuple(_policy(p, f"identity[{i}]") for i, p in enumerate(identity)),
+        boundary=_policy(boundaries[0], "boundary") if boundaries else None,
+        session=_policy(case["sessionPolicy"], "session") if case.get("sessionPolicy") else None,
+        resource=_policy(case["resourcePolicy"], "resource")
+        if case.get("resourcePolicy")
+        else None,
+        scps=_levels(case.get("scps"), "scps"),
+        rcps=tuple((*level, RCP_FULL_ACCESS) for level in rcps),
+    )
+    account = case.get("resourceAccount")
+    if account is not None and not isinstance(account, str):
+        raise CaseError("`resourceAccount` must be a string")
+    request = Request(
+        principal=case["principal"],
+        action=case["action"],
+        resource=case["resource"],
+        context=_context(case.get("context")),
+        resource_account=account,
+    )
+    return policies, request
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    return {
+        "decision": decision.outcome.batch_word,
+        "outcome": decision.outcome.value,
+        "decidedBy": decision.decided_by.value if decision.decided_by else None,
+        "reason": decision.reason,
+        "matched": [
+            {
+                "gate": ref.gate.value,
+                "policy": ref.policy,
+                "statement": ref.sid if ref.sid is not None else ref.index,
+                "effect": ref.effect,
+                **(
+                    {"line": ref.span.line, "column": ref.span.column}
+                    if ref.span and ref.span.line
+                    else {}
+                ),
+            }
+            for ref in decision.matched
+        ],
+        **({"keys": list(decision.deciding_keys)} if decision.deciding_keys else {}),
+    }
+
+
+def decide_case(case: Any) -> dict[str, Any]:
+    """Answer one case; never raises for bad input."""
+    case_id = case.get("id") if isinstance(case, dict) else None
+    try:
+        if not isinstance(case, dict):
+            raise CaseError("a case must be a JSON object")
+        policies, request = case_request(case)
+        decision = evaluate(compile_policies(policies), request)
+    except CaseError as exc:
+        return {"id": case_id, "decision": None, "error": str(exc)}
+    except (RecursionError, MemoryError):
+        return {"id": case_id, "decision": None, "error": "case too large or too deeply nested"}
+    return {"id": case_id, **decision_json(decision)}
+
+
+def run_lines(lines: Iterable[str]) -> Iterator[str]:
+    """JSON Lines in, JSON Lines out, in order; blank lines are skipped."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            case = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            yield json.dumps(
+                {
+                    "id": None,
+                    "line": number,
+                    "decision": None,
+                    "error": f"line {number}: invalid JSON: {exc}",
+                }
+            )
+            continue
+        yield json.dumps(decide_case(case))

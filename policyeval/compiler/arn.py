@@ -1,0 +1,157 @@
+"""ARNs: parsing, resource matching and principal identities.
+
+Resource matching follows IAM User Guide, "IAM JSON policy elements: Resource": wildcards
+work within ARN segments, a `*` at the end of a segment may run past colons, and the match
+is case-sensitive. Matching the whole ARN text with IAM wildcards gives exactly that for
+well-formed ARNs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+def split_arn(arn: str) -> list[str] | None:
+    """`arn:partition:service:region:account:resource` → six parts, or None."""
+    if not arn.startswith("arn:"):
+        return None
+    parts = arn.split(":", 5)
+    return parts if len(parts) == 6 else None
+
+
+def account_of(arn: str) -> str | None:
+    parts = split_arn(arn)
+    if parts is None or not parts[4]:
+        return None
+    return parts[4]
+
+
+class PrincipalType(StrEnum):
+    ROLE = "role"
+    ASSUMED_ROLE = "assumed-role"
+    USER = "user"
+    FEDERATED_USER = "federated-user"
+    ROOT = "root"
+    SERVICE = "service"
+    ANONYMOUS = "anonymous"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalIdentity:
+    """Who is asking, in the forms a Principal element can name them."""
+
+    raw: str
+    type: PrincipalType
+    account: str | None
+    partition: str = "aws"
+    name: str | None = None  # role, user or federated-user name
+    session: str | None = None
+    path: str = "/"
+
+    @property
+    def role_arn_suffix(self) -> str | None:
+        return f"role{self.path}{self.name}" if self.type is PrincipalType.ROLE else None
+
+    @property
+    def is_service_linked_role(self) -> bool:
+        """Service-linked roles live under the `/aws-service-role/` path; SCPs do not apply
+        to them (AWS Organizations User Guide, "Service control policies")."""
+        return self.type in (PrincipalType.ROLE, PrincipalType.ASSUMED_ROLE) and (
+            self.path.startswith("/aws-service-role/")
+        )
+
+
+def parse_principal(raw: str) -> PrincipalIdentity:
+    """Classify a request principal: role, session, user, federated user, service, anonymous."""
+    text = raw.strip()
+    if text.lower() == "anonymous" or text == "*":
+        return PrincipalIdentity(text, PrincipalType.ANONYMOUS, None)
+    if not text.startswith("arn:"):
+        if _ACCOUNT.match(text):
+            return PrincipalIdentity(text, PrincipalType.ROOT, text)
+        return PrincipalIdentity(text, PrincipalType.SERVICE, None, name=text.lower())
+    parts = split_arn(text)
+    if parts is None:
+        return PrincipalIdentity(text, PrincipalType.OTHER, None)
+    _, partition, service, _, account, resource = parts
+    if service == "iam":
+        if resource == "root":
+            return PrincipalIdentity(text, PrincipalType.ROOT, account, partition)
+        kind, _, rest = resource.partition("/")
+        name = rest.rsplit("/", 1)[-1]
+        path = "/" + rest[: len(rest) - len(name)] if "/" in rest else "/"
+        if kind == "role":
+            return PrincipalIdentity(text, PrincipalType.ROLE, account, partition, name, None, path)
+        if kind == "user":
+            return PrincipalIdentity(text, PrincipalType.USER, account, partition, name, None, path)
+    if service == "sts":
+        kind, _, rest = resource.partition("/")
+        if kind == "assumed-role" and "/" in rest:
+            role, session = rest.split("/", 1)
+            return PrincipalIdentity(
+                text, PrincipalType.ASSUMED_ROLE, account, partition, role, session
+            )
+        if kind == "federated-user":
+            return PrincipalIdentity(text, PrincipalType.FEDERATED_USER, account, partition, rest)
+    return PrincipalIdentity(text, PrincipalType.OTHER, account or None, partition)
+
+
+class PrincipalMatch(StrEnum):
+    """How a Principal entry names the requester; decides which gates a resource grant skips.
+
+    IAM User Guide, "Policy evaluation logic" (role sessions): a resource-policy grant to
+    the exact session, user or federated-user ARN is not capped by an implicit deny in a
+    permissions boundary or session policy; a grant to the role ARN is.
+    """
+
+    DIRECT = "direct"  # the exact session / user / federated-user / service principal
+    ROLE = "role"  # the role that the session belongs to
+    ACCOUNT = "account"  # the account (`123456789012` or `…:root`)
+    EVERYONE = "everyone"  # "*"
+
+
+def match_principal_entry(kind: str, value: str, who: PrincipalIdentity) -> PrincipalMatch | None:
+    """Does one Principal entry (`AWS`, `Service`, `Federated`, `CanonicalUser`, `*`) name `who`?"""
+    value = value.strip()
+    if kind == "*" or (kind == "AWS" and value == "*"):
+        return PrincipalMatch.EVERYONE
+    if who.type is PrincipalType.ANONYMOUS:
+        return None
+    if kind == "Service":
+        if who.type is PrincipalType.SERVICE and value.lower() == who.name:
+            return PrincipalMatch.DIRECT
+        return None
+    if kind == "Federated":
+        if who.type is PrincipalType.SERVICE and value.lower() == who.name:
+            return PrincipalMatch.DIRECT
+        return PrincipalMatch.DIRECT if value == who.raw else None
+    if kind == "CanonicalUser":
+        return PrincipalMatch.DIRECT if value == who.raw else None
+    if kind != "AWS" or who.type is PrincipalType.SERVICE:
+        return None
+    # An account, as an ID or as its root ARN.
+    if _ACCOUNT.match(value):
+        return PrincipalMatch.ACCOUNT if who.account == value else None
+    parts = split_arn(value)
+    if parts is None:
+        return None
+    _, partition, service, _, account, resource = parts
+    if partition != who.partition or account != who.account:
+        return None
+    if service == "iam" and resource == "root":
+        return PrincipalMatch.ACCOUNT
+    if value == who.raw:
+        if who.type is PrincipalType.ROLE:
+            return PrincipalMatch.ROLE
+        return PrincipalMatch.DIRECT
+    # A role ARN (with any path) names every session of that role.
+    is_role_entry = service == "iam" and resource.startswith("role/")
+    session_of_role = who.type in (PrincipalType.ASSUMED_ROLE, PrincipalType.ROLE)
+    if is_role_entry and session_of_role and resource.rsplit("/", 1)[-1] == who.name:
+        return PrincipalMatch.ROLE
+    return None

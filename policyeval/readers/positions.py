@@ -1,0 +1,684 @@
+"""JSON and YAML loading that keeps a source position for every value.
+
+Findings must point at the line of a task definition or template that caused them, so the
+loaders return `dict`, `list` and `str` *subclasses* that remember where they came from;
+plain code (`isinstance(x, dict)`, `x["Key"]`) works on them unchanged. Numbers, booleans
+and `null` stay plain Python values: ask their container with `span_at`.
+
+Both loaders are iterative (no recursion, so nesting depth is a checked limit rather than a
+`RecursionError`), refuse oversized input, and YAML goes through PyYAML's *safe* parser
+only: no Python tags are ever constructed. CloudFormation's short-form tags (`!Ref`,
+`!GetAtt` …) become their long JSON form so readers see one shape.
+
+Lines and columns are 1-based; columns count Unicode code points (as Lark and SARIF do).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json.decoder
+import re
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from yaml import events as ev
+
+from policyeval.errors import Diagnostic, Severity, Span
+
+#: The `json` module's C string scanner: fast, exact JSON string rules, and it reports the
+#: end offset we need for spans. (Public in `json.decoder`, missing from typeshed.)
+_scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+
+#: Largest input accepted by default, in characters. Account dumps of large estates run to
+#: tens of megabytes; beyond this a caller must raise the limit on purpose.
+MAX_INPUT_CHARS = 64 * 1024 * 1024
+#: Deepest nesting of objects/arrays (mappings/sequences) accepted by default.
+MAX_DEPTH = 512
+#: Most values one YAML document may expand to once aliases are followed (alias bombs).
+MAX_YAML_NODES = 1_000_000
+
+CODE_BAD_JSON = "PE060"
+CODE_BAD_YAML = "PE061"
+CODE_TOO_DEEP = "PE090"
+CODE_ALIAS_BOMB = "PE091"
+CODE_TOO_LARGE = "PE092"
+
+#: CloudFormation short-form tags and the long form each one stands for
+#: (CloudFormation User Guide, "Intrinsic function reference").
+CFN_TAGS: dict[str, str] = {
+    "!Ref": "Ref",
+    "!Condition": "Condition",
+    "!GetAtt": "Fn::GetAtt",
+    "!Sub": "Fn::Sub",
+    "!Join": "Fn::Join",
+    "!Select": "Fn::Select",
+    "!If": "Fn::If",
+    "!ImportValue": "Fn::ImportValue",
+    "!FindInMap": "Fn::FindInMap",
+    "!Equals": "Fn::Equals",
+    "!Not": "Fn::Not",
+    "!And": "Fn::And",
+    "!Or": "Fn::Or",
+    "!Base64": "Fn::Base64",
+    "!Split": "Fn::Split",
+    "!GetAZs": "Fn::GetAZs",
+    "!Cidr": "Fn::Cidr",
+    "!Length": "Fn::Length",
+    "!ToJsonString": "Fn::ToJsonString",
+    "!Transform": "Fn::Transform",
+}
+
+
+class InputError(Exception):
+    """A file could not be loaded at all; `diagnostic` says where and why."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+# -- positions --------------------------------------------------------------------------
+
+# A raw position is either a finished Span (YAML marks) or a (start, end) pair of character
+# offsets that `_Locator` turns into a Span on demand (JSON: most spans are never asked for,
+# so computing line and column lazily keeps big account dumps fast).
+_Raw = Span | tuple[int, int]
+
+
+class _Locator:
+    """Turns character offsets of one text into 1-based line/column spans."""
+
+    __slots__ = ("anchor", "line_starts", "path")
+
+    def __init__(self, text: str, path: str, anchor: Span | None = None) -> None:
+        self.path = path
+        self.anchor = anchor
+        self.line_starts = [0] if anchor is not None else _line_starts(text)
+
+    def span(self, raw: _Raw) -> Span:
+        if isinstance(raw, Span):
+            return raw
+        if self.anchor is not None:
+            return self.anchor
+        start, end = raw
+        line, col = self.line_col(start)
+        end_line, end_col = self.line_col(end)
+        return Span(self.path, line, col, end_line, end_col)
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self.line_starts, offset) - 1
+        return index + 1, offset - self.line_starts[index] + 1
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    find = text.find
+    i = find("\n")
+    while i != -1:
+        starts.append(i + 1)
+        i = find("\n", i + 1)
+    return starts
+
+
+class SpannedDict(dict[str, Any]):
+    """A mapping that knows its own span and those of its keys and values."""
+
+    __slots__ = ("_keys", "_loc", "_raw", "_values")
+
+    def __init__(self, loc: _Locator | None, raw: _Raw) -> None:
+        super().__init__()
+        self._loc = loc
+        self._raw = raw
+        self._keys: dict[str, _Raw] = {}
+        self._values: dict[str, _Raw] = {}
+
+
+class SpannedList(list[Any]):
+    """A sequence that knows its own span and that of each item."""
+
+    __slots__ = ("_items", "_loc", "_raw")
+
+    def __init__(self, loc: _Locator | None, raw: _Raw) -> None:
+        super().__init__()
+        self._loc = loc
+        self._raw = raw
+        self._items: list[_Raw] = []
+
+
+class SpannedStr(str):
+    """A string value that knows where it was written."""
+
+    __slots__ = ("_loc", "_raw")
+    _loc: _Locator | None
+    _raw: _Raw
+
+    @classmethod
+    def make(cls, value: str, loc: _Locator | None, raw: _Raw) -> SpannedStr:
+        out = cls(value)
+        out._loc = loc
+        out._raw = raw
+        return out
+
+
+def _resolve(loc: _Locator | None, raw: _Raw | None) -> Span | None:
+    if raw is None:
+        return None
+    if isinstance(raw, Span):
+        return raw
+    if loc is None:
+        return None
+    return loc.span(raw)
+
+
+def span_of(value: Any) -> Span | None:
+    """The span of a container or string returned by the loaders; None for plain values."""
+    if isinstance(value, SpannedDict | SpannedList | SpannedStr):
+        return _resolve(value._loc, value._raw)
+    return None
+
+
+def span_at(container: Any, key: str | int) -> Span | None:
+    """The span of the value at `key` (works for numbers, booleans and null too)."""
+    if isinstance(container, SpannedDict) and isinstance(key, str):
+        return _resolve(container._loc, container._values.get(key))
+    if (
+        isinstance(container, SpannedList)
+        and isinstance(key, int)
+        and not isinstance(key, bool)
+        and -len(container._items) <= key < len(container._items)
+    ):
+        return _resolve(container._loc, container._items[key])
+    return None
+
+
+def key_span(mapping: Any, key: str) -> Span | None:
+    """The span of a mapping's key itself (for "unknown key" diagnostics)."""
+    if isinstance(mapping, SpannedDict):
+        return _resolve(mapping._loc, mapping._keys.get(key))
+    return None
+
+
+def span_near(container: Any, key: str | int) -> Span | None:
+    """The best span for something about `container[key]`: the value, else the key, else the
+    container itself (a missing key is reported where its mapping is)."""
+    found = span_at(container, key)
+    if found is None and isinstance(key, str):
+        found = key_span(container, key)
+    return found if found is not None else span_of(container)
+
+
+# -- JSON -------------------------------------------------------------------------------
+
+_WS = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_LITERALS: dict[str, tuple[str, Any]] = {
+    "t": ("true", True),
+    "f": ("false", False),
+    "n": ("null", None),
+}
+
+
+def _json_error(loc: _Locator, offset: int, message: str, code: str = CODE_BAD_JSON) -> InputError:
+    if loc.anchor is not None:
+        span = loc.anchor
+    else:
+        line, col = loc.line_col(offset)
+        span = Span(loc.path, line, col, line, col + 1)
+    return InputError(Diagnostic(code, Severity.ERROR, message, span=span))
+
+
+def _string_error(loc: _Locator, pos: int, exc: ValueError) -> InputError:
+    """Word the `json` module's string errors our way ("unterminated string starting at")."""
+    what = str(getattr(exc, "msg", "invalid string")).lower().removesuffix(" at")
+    return _json_error(loc, getattr(exc, "pos", pos), f"malformed JSON: {what}")
+
+
+def _describe(text: str, pos: int) -> str:
+    if pos >= len(text):
+        return "end of file"
+    ch = text[pos]
+    return f"`{ch}`" if ch.isprintable() and ch != "`" else f"character U+{ord(ch):04X}"
+
+
+def load_json(
+    text: str,
+    path: str,
+    *,
+    max_chars: int = MAX_INPUT_CHARS,
+    max_depth: int = MAX_DEPTH,
+    at: Span | None = None,
+) -> Any:
+    """Parse JSON text, keeping positions; raises `InputError` on malformed input.
+
+    `at` makes every span equal to that span: used for JSON embedded in a string (a
+    Terraform `policy` attribute), whose inner positions the file cannot show.
+    Duplicate keys: the last one wins, as with Python's `json` and AWS's own parsers.
+    """
+    loc = _Locator(text, path, at)
+    if len(text) > max_chars:
+        raise _json_error(
+            loc, 0, f"file is larger than the limit of {max_chars} characters", CODE_TOO_LARGE
+        )
+    n = len(text)
+    pos = _WS.match(text, 1 if text.startswith("\ufeff") else 0).end()  # type: ignore[union-attr]
+    # Each frame is an open container plus, for objects, the key awaiting its value.
+    stack: list[tuple[SpannedDict | SpannedList, int, list[str]]] = []
+    match_ws = _WS.match
+    while True:
+        # -- read one value starting at pos --------------------------------------------
+        if pos >= n:
+            raise _json_error(loc, pos, "malformed JSON: expected a value, found end of file")
+        ch = text[pos]
+        value: Any
+        start = pos
+        if ch in "{[":
+            if len(stack) >= max_depth:
+                raise _json_error(
+                    loc, pos, f"nesting deeper than the limit of {max_depth}", CODE_TOO_DEEP
+                )
+            container: SpannedDict | SpannedList = (
+                SpannedDict(loc, (pos, pos)) if ch == "{" else SpannedList(loc, (pos, pos))
+            )
+            close = "}" if ch == "{" else "]"
+            pos = match_ws(text, pos + 1).end()  # type: ignore[union-attr]
+            if pos < n and text[pos] == close:
+                pos += 1
+                container._raw = (start, pos)
+                value = container
+            else:
+                pending: list[str] = []
+                stack.append((container, start, pending))
+                if isinstance(container, SpannedDict):
+                    pos = _read_key(text, pos, loc, container, pending)
+                continue
+        elif ch == '"':
+            try:
+                s, end = _scanstring(text, pos + 1, True)
+            except ValueError as exc:
+                raise _string_error(loc, pos, exc) from None
+            value = SpannedStr.make(s, loc, (pos, end))
+            pos = end
+        elif ch in _LITERALS:
+            word, literal = _LITERALS[ch]
+            if not text.startswith(word, pos):
+                raise _json_error(loc, pos, f"malformed JSON: unexpected {_describe(text, pos)}")
+            value = literal
+            pos += len(word)
+        else:
+            m = _NUMBER.match(text, pos)
+            if m is None or m.end() == pos:
+                raise _json_error(
+                    loc, pos, f"malformed JSON: expected a value, found {_describe(text, pos)}"
+                )
+            literal_text = m.group(0)
+            try:
+                value = (
+                    float(literal_text)
+                    if m.group(1) or m.group(2)
+                    else int(literal_text)  # may exceed int digit limits
+                )
+            except ValueError:
+                raise _json_error(loc, pos, "malformed JSON: number too long") from None
+            pos = m.end()
+        # -- attach the finished value to its parents, closing containers as we go ---------
+        while True:
+            if not stack:
+                pos = match_ws(text, pos).end()  # type: ignore[union-attr]
+                if pos != n:
+                    raise _json_error(
+                        loc,
+                        pos,
+                        f"malformed JSON: unexpected {_describe(text, pos)} after the document",
+                    )
+                return value
+            parent, parent_start, pending = stack[-1]
+            if isinstance(parent, SpannedDict):
+                key = pending.pop()
+                parent[key] = value
+                parent._values[key] = (start, pos)
+                close = "}"
+            else:
+                parent.append(value)
+                parent._items.append((start, pos))
+                close = "]"
+            pos = match_ws(text, pos).end()  # type: ignore[union-attr]
+            nxt = text[pos] if pos < n else ""
+            if nxt == ",":
+                pos = match_ws(text, pos + 1).end()  # type: ignore[union-attr]
+                if isinstance(parent, SpannedDict):
+                    pos = _read_key(text, pos, loc, parent, pending)
+                break
+            if nxt == close:
+                pos += 1
+                stack.pop()
+                parent._raw = (parent_start, pos)
+                value, start = parent, parent_start
+                continue
+            raise _json_error(
+                loc,
+                pos,
+                f"malformed JSON: expected `,` or `{close}`, found {_describe(text, pos)}",
+            )
+
+
+def _read_key(text: str, pos: int, loc: _Locator, obj: SpannedDict, pending: list[str]) -> int:
+    """Read `"key" :` at pos; push the key on `pending`; return the position of the value."""
+    if pos >= len(text) or text[pos] != '"':
+        raise _json_error(
+            loc, pos, f"malformed JSON: expected a quoted key, found {_describe(text, pos)}"
+        )
+    try:
+        key, end = _scanstring(text, pos + 1, True)
+    except ValueError as exc:
+        raise _string_error(loc, pos, exc) from None
+    obj._keys[key] = (pos, end)
+    pos = _WS.match(text, end).end()  # type: ignore[union-attr]
+    if pos >= len(text) or text[pos] != ":":
+        raise _json_error(
+            loc, pos, f"malformed JSON: expected `:` after a key, found {_describe(text, pos)}"
+        )
+    pending.append(key)
+    return _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+
+
+# -- YAML -------------------------------------------------------------------------------
+
+
+class _SafeEventLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, used only for its scanner, parser, resolver and the safe scalar
+    constructors; documents are built from the event stream below, never by `construct_*`
+    of arbitrary tags."""
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_SCALAR_BUILDERS = {
+    "tag:yaml.org,2002:int": _SafeEventLoader.construct_yaml_int,
+    "tag:yaml.org,2002:float": _SafeEventLoader.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _SafeEventLoader.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _SafeEventLoader.construct_yaml_null,
+}
+_TEXT_TAGS = {
+    _STR_TAG,
+    "tag:yaml.org,2002:timestamp",  # kept as written: readers compare text, not dates
+    "tag:yaml.org,2002:binary",
+    "tag:yaml.org,2002:value",
+}
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_PLAIN_CONTAINER_TAGS = {"!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+def _mark_span(path: str, start: Any, end: Any) -> Span:
+    """PyYAML marks are 0-based; spans are 1-based."""
+    return Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _yaml_error(path: str, mark: Any, message: str, code: str = CODE_BAD_YAML) -> InputError:
+    if mark is None:
+        span = Span(path, 1, 1)
+    else:
+        span = Span(path, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
+    return InputError(Diagnostic(code, Severity.ERROR, message, span=span))
+
+
+class _Frame:
+    """An open YAML mapping or sequence while its events arrive."""
+
+    __slots__ = (
+        "anchor",
+        "container",
+        "key",
+        "key_raw",
+        "merge_key",
+        "merges",
+        "size",
+        "start",
+        "tag",
+    )
+
+    def __init__(self, container: SpannedDict | SpannedList, tag: str | None, anchor: Any) -> None:
+        self.container = container
+        self.tag = tag
+        self.anchor = anchor
+        self.key: str | None = None
+        self.key_raw: Span | None = None
+        self.merge_key = False
+        self.merges: list[SpannedDict] = []
+        self.size = 1
+        self.start: Any = None
+
+
+def load_yaml_documents(
+    text: str,
+    path: str,
+    *,
+    max_chars: int = MAX_INPUT_CHARS,
+    max_depth: int = MAX_DEPTH,
+    max_nodes: int = MAX_YAML_NODES,
+) -> list[Any]:
+    """Parse every document of a YAML stream, keeping positions; raises `InputError`.
+
+    Only the safe subset is understood: standard scalars, mappings, sequences, anchors and
+    merge keys, plus CloudFormation short tags (turned into their long form). Any other
+    explicit tag is an error rather than a guess.
+    """
+    if len(text) > max_chars:
+        raise _yaml_error(
+            path, None, f"file is larger than the limit of {max_chars} characters", CODE_TOO_LARGE
+        )
+    loader = _SafeEventLoader(text)
+    try:
+        return _build_documents(loader, path, max_depth, max_nodes)
+    except yaml.MarkedYAMLError as exc:
+        problem = exc.problem or "invalid YAML"
+        context = f" {exc.context}" if exc.context else ""
+        raise _yaml_error(
+            path, exc.problem_mark, f"malformed YAML: {problem}{context}".rstrip(". ")
+        ) from None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(path, None, f"malformed YAML: {exc}".rstrip(". ")) from None
+    finally:
+        loader.dispose()
+
+
+def _build_documents(
+    loader: _SafeEventLoader, path: str, max_depth: int, max_nodes: int
+) -> list[Any]:
+    documents: list[Any] = []
+    anchors: dict[str, tuple[Any, Span, int]] = {}
+    stack: list[_Frame] = []
+    root: Any = None
+    total = 0
+    while loader.check_event():
+        event = loader.get_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, ev.DocumentStartEvent):
+            anchors = {}
+            root = None
+            total = 0
+            continue
+        if isinstance(event, ev.DocumentEndEvent):
+            documents.append(root)
+            continue
+        if isinstance(event, ev.StreamStartEvent | ev.StreamEndEvent):
+            continue
+        value: Any
+        raw: Span
+        size = 1
+        if isinstance(event, ev.MappingStartEvent | ev.SequenceStartEvent):
+            if len(stack) >= max_depth:
+                raise _yaml_error(
+                    path,
+                    event.start_mark,
+                    f"nesting deeper than the limit of {max_depth}",
+                    CODE_TOO_DEEP,
+                )
+            tag = _container_tag(event, path)
+            raw0 = _mark_span(path, event.start_mark, event.end_mark)
+            container: SpannedDict | SpannedList = (
+                SpannedDict(None, raw0)
+                if isinstance(event, ev.MappingStartEvent)
+                else SpannedList(None, raw0)
+            )
+            frame = _Frame(container, tag, event.anchor)
+            frame.start = event.start_mark
+            if event.anchor is not None:
+                # Registered while open, so an alias to it from inside is caught as recursive.
+                anchors[event.anchor] = (None, raw0, -1)
+            stack.append(frame)
+            continue
+        if isinstance(event, ev.MappingEndEvent | ev.SequenceEndEvent):
+            frame = stack.pop()
+            done = frame.container
+            span = _mark_span(path, frame.start, event.end_mark)
+            done._raw = span
+            if isinstance(done, SpannedDict):
+                for merged in frame.merges:
+                    for k, v in merged.items():
+                        if k not in done:
+                            done[k] = v
+                            done._keys[k] = merged._keys.get(k, span)
+                            done._values[k] = merged._values.get(k, span)
+            value, raw, size = _wrap_tag(done, frame.tag, span), span, frame.size
+            if frame.anchor is not None:
+                anchors[frame.anchor] = (value, raw, size)
+        elif isinstance(event, ev.AliasEvent):
+            found = anchors.get(event.anchor) if event.anchor is not None else None
+            if found is None:
+                raise _yaml_error(
+                    path, event.start_mark, f"malformed YAML: unknown alias `{event.anchor}`"
+                )
+            value, _, size = found
+            if size < 0:
+                raise _yaml_error(
+                    path,
+                    event.start_mark,
+                    f"alias `{event.anchor}` refers to a value that contains it",
+                    CODE_ALIAS_BOMB,
+                )
+            raw = _mark_span(path, event.start_mark, event.end_mark)
+        elif isinstance(event, ev.ScalarEvent):
+            raw = _mark_span(path, event.start_mark, event.end_mark)
+            value = _scalar(loader, event, path, raw)
+            if event.anchor is not None:
+                anchors[event.anchor] = (value, raw, 1)
+        else:  # pragma: no cover - PyYAML emits no other event kinds
+            continue
+        total += size
+        if total > max_nodes:
+            raise _yaml_error(
+                path,
+                getattr(event, "start_mark", None),
+                f"document expands to more than {max_nodes} values",
+                CODE_ALIAS_BOMB,
+            )
+        if not stack:
+            root = _unmerge(value, raw)
+            continue
+        parent = stack[-1]
+        parent.size += size
+        holder = parent.container
+        if isinstance(holder, SpannedList):
+            holder.append(_unmerge(value, raw))
+            holder._items.append(raw)
+        elif parent.key is None:
+            parent.key_raw = raw
+            parent.merge_key = value is _MERGE
+            parent.key = _mapping_key(value, event, path)
+        else:
+            key, parent.key = parent.key, None
+            if parent.merge_key:
+                parent.merges.extend(_merge_sources(value, event, path))
+                continue
+            holder[key] = _unmerge(value, raw)
+            holder._keys[key] = parent.key_raw or raw
+            holder._values[key] = raw
+    return documents
+
+
+#: What the resolver's merge tag (a plain `<<`) becomes until its position is known.
+_MERGE = object()
+
+
+def _unmerge(value: Any, raw: Span) -> Any:
+    """A `<<` outside key position is just text."""
+    return SpannedStr.make("<<", None, raw) if value is _MERGE else value
+
+
+def _mapping_key(value: Any, event: Any, path: str) -> str:
+    if value is _MERGE:
+        return "<<"
+    if isinstance(value, SpannedStr):
+        return str(value)
+    if isinstance(event, ev.ScalarEvent):
+        # A plain `1:` or `true:` key: keep the text as written; JSON keys are text.
+        return str(event.value)
+    raise _yaml_error(
+        path, getattr(event, "start_mark", None), "malformed YAML: unsupported mapping key"
+    )
+
+
+def _merge_sources(value: Any, event: Any, path: str) -> list[SpannedDict]:
+    if isinstance(value, SpannedDict):
+        return [value]
+    if isinstance(value, SpannedList) and all(isinstance(v, SpannedDict) for v in value):
+        return list(value)
+    raise _yaml_error(
+        path,
+        getattr(event, "start_mark", None),
+        "malformed YAML: a merge key `<<` needs a mapping or a list of mappings",
+    )
+
+
+def _container_tag(event: Any, path: str) -> str | None:
+    tag: str | None = event.tag
+    if tag is None or tag in _PLAIN_CONTAINER_TAGS:
+        return None
+    if tag in CFN_TAGS:
+        return tag
+    raise _yaml_error(path, event.start_mark, f"malformed YAML: unsupported tag `{tag}`")
+
+
+def _wrap_tag(value: Any, tag: str | None, span: Span) -> Any:
+    """`!GetAtt A.B` → `{"Fn::GetAtt": ["A", "B"]}`, `!Ref X` → `{"Ref": "X"}` …"""
+    if tag is None:
+        return value
+    long_name = CFN_TAGS[tag]
+    if tag == "!GetAtt" and isinstance(value, str):
+        resource, _, attribute = value.partition(".")
+        parts = SpannedList(None, span)
+        for piece in (resource, attribute):
+            parts.append(SpannedStr.make(piece, None, span))
+            parts._items.append(span)
+        value = parts
+    out = SpannedDict(None, span)
+    out[long_name] = value
+    out._keys[long_name] = span
+    out._values[long_name] = span
+    return out
+
+
+def _scalar(loader: _SafeEventLoader, event: Any, path: str, raw: Span) -> Any:
+    tag = event.tag
+    if tag is not None and tag != "!" and not tag.startswith("tag:yaml.org,2002:"):
+        if tag in CFN_TAGS:
+            return _wrap_tag(SpannedStr.make(event.value, None, raw), tag, raw)
+        raise _yaml_error(path, event.start_mark, f"malformed YAML: unsupported tag `{tag}`")
+    if tag is None or tag == "!":
+        implicit = event.implicit if tag is None else (False, False)
+        tag = loader.resolve(yaml.ScalarNode, event.value, implicit)  # type: ignore[no-untyped-call]
+    if tag == _MERGE_TAG:
+        return _MERGE
+    if tag in _TEXT_TAGS:
+        return SpannedStr.make(event.value, None, raw)
+    builder = _SCALAR_BUILDERS.get(tag)
+    if builder is None:
+        raise _yaml_error(path, event.start_mark, f"malformed YAML: unsupported tag `{tag}`")
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+    try:
+        return builder(loader, node)
+    except (ValueError, TypeError, OverflowError):
+        raise _yaml_error(
+            path,
+            event.start_mark,
+            f"malformed YAML: `{event.value[:40]}` is not a valid {tag[18:]}",
+        ) from None
