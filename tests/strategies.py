@@ -39,6 +39,24 @@ NAME_WORDS = ("shop", "orders", "logs", "web", "data", "ab", "x1")
 #: policies, IAM, S3 ACLs/ownership) that the batch format does not describe.
 SPECIAL_SERVICES = frozenset({"kms", "sts", "iam", "s3"})
 
+#: Services whose resources RCPs apply to (AWS Organizations User Guide, "Resource control
+#: policies (RCPs)", supported services). The simulator applies RCPs to every service (see
+#: the deviation `rcps-only-supported-services`), so generated RCPs stay within this list.
+RCP_SERVICES = frozenset(
+    {
+        "s3",
+        "sts",
+        "kms",
+        "sqs",
+        "secretsmanager",
+        "cognito-identity",
+        "logs",
+        "dynamodb",
+        "ecr",
+        "aoss",
+    }
+)
+
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -63,9 +81,7 @@ def _load(*parts: str) -> Any:
 def _usable_format(arn: str) -> bool:
     """A format that names its service literally and has no literal wildcard in it."""
     parts = arn.split(":", 5)
-    return (
-        len(parts) == 6 and parts[1] == "${Partition}" and "$" not in parts[2] and "*" not in arn
-    )
+    return len(parts) == 6 and parts[1] == "${Partition}" and "$" not in parts[2] and "*" not in arn
 
 
 @cache
@@ -175,8 +191,28 @@ def action_pattern(rng: random.Random, action: CatalogAction) -> str:
     return other.full
 
 
-def resource_pattern(rng: random.Random, arn: str) -> str:
-    """A pattern that usually matches `arn`: itself, `*`, a segment or suffix wildcard, `?`."""
+def _wildcard_positions(arn: str, full: bool = False) -> list[int]:
+    """Where a generated wildcard may go: anywhere but inside the resource-type keyword that
+    opens the resource segment (`table` of `table/orders`); the simulator never matches a
+    wildcard there (deviation `wildcard-in-resource-type`)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return list(range(len("arn:aws:x"), len(arn)))
+    start = len(arn) - len(parts[5])
+    cut = min((i for i in (parts[5].find("/"), parts[5].find(":")) if i >= 0), default=-1)
+    keyword_end = start + cut + 1 if cut >= 0 else start
+    if full:
+        return list(range(keyword_end, len(arn)))
+    return [*range(len("arn:aws:x"), start), *range(keyword_end, len(arn))]
+
+
+def resource_pattern(rng: random.Random, arn: str, full: bool = False) -> str:
+    """A pattern that usually matches `arn`: itself, `*`, a segment or suffix wildcard, `?`.
+
+    `full=True` keeps all six ARN segments (no wildcard cut before the resource segment): the
+    simulator never matches such short ARN patterns in RCPs, and the AWS pages do not say
+    what they mean there.
+    """
     roll = rng.random()
     if roll < 0.3:
         return arn
@@ -188,10 +224,11 @@ def resource_pattern(rng: random.Random, arn: str) -> str:
         if parts[seg]:
             parts[seg] = "*"
         return ":".join(parts)
-    if roll < 0.72:
-        return arn[: rng.randint(len("arn:aws:"), len(arn))] + "*"
-    if roll < 0.8:
-        i = rng.randrange(len("arn:aws:x"), len(arn))
+    positions = _wildcard_positions(arn, full)
+    if roll < 0.72 and positions:
+        return arn[: rng.choice(positions)] + "*"
+    if roll < 0.8 and positions:
+        i = rng.choice(positions)
         if arn[i] in ":/":
             return arn
         return arn[:i] + "?" + arn[i + 1 :]
@@ -245,7 +282,9 @@ def random_condition(rng: random.Random, who: Who, variables: bool = True) -> JS
     """One Condition block of one to two operators over global keys."""
     block: JSON = {}
     for _ in range(rng.randint(1, 2)):
-        family = rng.choice(("string", "numeric", "date", "epoch", "bool", "ip", "arn", "null", "set"))
+        family = rng.choice(
+            ("string", "numeric", "date", "epoch", "bool", "ip", "arn", "null", "set")
+        )
         suffix = "IfExists" if rng.random() < 0.15 else ""
         if family == "string":
             op = rng.choice(STRING_OPS)
@@ -257,7 +296,11 @@ def random_condition(rng: random.Random, who: Who, variables: bool = True) -> JS
             else:
                 values = _string_values(rng, "Like" in op)
         elif family == "numeric":
-            op, key, values = rng.choice(NUMERIC_OPS), "aws:MultiFactorAuthAge", [rng.choice(NUMBERS)]
+            op, key, values = (
+                rng.choice(NUMERIC_OPS),
+                "aws:MultiFactorAuthAge",
+                [rng.choice(NUMBERS)],
+            )
         elif family == "date":
             op, key, values = rng.choice(DATE_OPS), "aws:CurrentTime", [rng.choice(ISO_TIMES)]
         elif family == "epoch":
@@ -267,21 +310,32 @@ def random_condition(rng: random.Random, who: Who, variables: bool = True) -> JS
             key = rng.choice(("aws:SecureTransport", "aws:MultiFactorAuthPresent"))
             values = [rng.choice(("true", "false"))]
         elif family == "ip":
-            op, key, values = rng.choice(IP_OPS), "aws:SourceIp", rng.sample(CIDRS, rng.randint(1, 2))
+            op, key, values = (
+                rng.choice(IP_OPS),
+                "aws:SourceIp",
+                rng.sample(CIDRS, rng.randint(1, 2)),
+            )
         elif family == "arn":
             op, key = rng.choice(ARN_OPS), "aws:PrincipalArn"
             arn = who.principal_arn
-            values = [arn if "Equals" in op else rng.choice((arn, resource_pattern(rng, arn)))]
+            pattern = resource_pattern(rng, arn, full=True)
+            # Six components always: a bare `*` or a short pattern never matches under the
+            # per-component rule (deviation `arn-condition-short-patterns`).
+            values = [arn if "Equals" in op or pattern == "*" else rng.choice((arn, pattern))]
         elif family == "null":
             op, suffix = "Null", ""
             key = rng.choice(("aws:PrincipalTag/team", "aws:SourceIp", "aws:TokenIssueTime"))
             values = [rng.choice(("true", "false"))]
         else:
-            op = rng.choice(("ForAllValues:StringEquals", "ForAnyValue:StringEquals", "ForAnyValue:StringLike"))
+            op = rng.choice(
+                ("ForAllValues:StringEquals", "ForAnyValue:StringEquals", "ForAnyValue:StringLike")
+            )
             key = "aws:CalledVia"
             values = rng.sample(SERVICES_CALLED, rng.randint(1, 2))
             suffix = ""
-        block.setdefault(op + suffix, {})[key] = values[0] if len(values) == 1 and rng.random() < 0.5 else values
+        block.setdefault(op + suffix, {})[key] = (
+            values[0] if len(values) == 1 and rng.random() < 0.5 else values
+        )
     return block
 
 
@@ -325,6 +379,7 @@ def random_statement(
     not_rate: float = 0.1,
     condition_rate: float = 0.35,
     variables: bool = True,
+    full_arns: bool = False,
 ) -> JSON:
     """One statement aimed at (`action`, `arn`), often matching it, sometimes not."""
     statement: JSON = {"Effect": "Deny" if rng.random() < deny_rate else "Allow"}
@@ -335,7 +390,7 @@ def random_statement(
         statement["NotAction"] = actions if len(actions) > 1 else actions[0]
     else:
         statement["Action"] = actions if len(actions) > 1 else actions[0]
-    resources = [resource_pattern(rng, arn) for _ in range(rng.choice((1, 1, 2)))]
+    resources = [resource_pattern(rng, arn, full_arns) for _ in range(rng.choice((1, 1, 2)))]
     key = "NotResource" if rng.random() < not_rate else "Resource"
     statement[key] = resources if len(resources) > 1 else resources[0]
     if rng.random() < condition_rate:
@@ -363,19 +418,27 @@ def random_policy(
     return policy
 
 
-def random_resource_principal(rng: random.Random, who: Who, exact_session: bool = True) -> Any:
+def random_resource_principal(
+    rng: random.Random, who: Who, exact_session: bool = True, star: bool = True
+) -> Any:
     """A Principal element for a resource policy, usually naming `who` one way or another.
 
-    `exact_session=False` never names the session ARN itself (see the deviation
-    `session-arn-grant-not-cut-by-session-policy` in tests/differential/deviations.yaml).
+    `exact_session=False` never names the session or federated-user ARN itself (deviation
+    `session-arn-grant-not-cut-by-session-policy` in tests/differential/deviations.yaml);
+    `star=False` never gives `*`, whose interplay with a boundary or session policy the AWS
+    pages leave open.
     """
     roll = rng.random()
     if roll < 0.2:
-        return "*"
+        return "*" if star else {"AWS": f"arn:aws:iam::{who.account}:root"}
     if roll < 0.5:
+        if who.kind == "federated" and not exact_session:
+            return {"AWS": f"arn:aws:iam::{who.account}:root"}
         return {"AWS": who.principal_arn}
     if roll < 0.6:
-        return {"AWS": who.arn if exact_session else who.principal_arn}
+        if not exact_session:
+            return {"AWS": f"arn:aws:iam::{who.account}:root"}
+        return {"AWS": who.arn}
     if roll < 0.7:
         return {"AWS": f"arn:aws:iam::{who.account}:root"}
     if roll < 0.75:
@@ -383,7 +446,9 @@ def random_resource_principal(rng: random.Random, who: Who, exact_session: bool 
     return {"AWS": f"arn:aws:iam::{rng.choice(ACCOUNTS)}:role/other"}
 
 
-def random_case(rng: random.Random, case_id: str, actions: Sequence[CatalogAction] | None = None) -> JSON:
+def random_case(
+    rng: random.Random, case_id: str, actions: Sequence[CatalogAction] | None = None
+) -> JSON:
     """One batch-format case: a real action on a concrete ARN, with policies of every gate."""
     action = rng.choice(actions or catalog_actions())
     resource_account = ACCOUNT if rng.random() < 0.75 else OTHER_ACCOUNT
@@ -412,7 +477,12 @@ def random_case(rng: random.Random, case_id: str, actions: Sequence[CatalogActio
                     action,
                     arn,
                     who,
-                    principal=random_resource_principal(rng, who, "sessionPolicy" not in case),
+                    principal=random_resource_principal(
+                        rng,
+                        who,
+                        exact_session="sessionPolicy" not in case,
+                        star="sessionPolicy" not in case and "permissionBoundaries" not in case,
+                    ),
                 )
                 for _ in range(rng.randint(1, 3))
             ],
@@ -420,16 +490,33 @@ def random_case(rng: random.Random, case_id: str, actions: Sequence[CatalogActio
     if rng.random() < 0.25:
         levels = rng.randint(1, 2)
         case["scps"] = [
-            [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}]
-            + [random_policy(rng, action, arn, who, statements=(1, 2), not_rate=0.0) for _ in range(rng.randint(0, 1))]
+            [
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                }
+            ]
+            + [
+                random_policy(rng, action, arn, who, statements=(1, 2), not_rate=0.0)
+                for _ in range(rng.randint(0, 1))
+            ]
             for _ in range(levels)
         ]
-    if rng.random() < 0.15:
+    if action.service in RCP_SERVICES and rng.random() < 0.5:
         case["rcps"] = [
             {
                 "Version": "2012-10-17",
                 "Statement": [
-                    random_statement(rng, action, arn, who, principal="*", deny_rate=1.0, not_rate=0.0)
+                    random_statement(
+                        rng,
+                        action,
+                        arn,
+                        who,
+                        principal="*",
+                        deny_rate=1.0,
+                        not_rate=0.0,
+                        full_arns=True,
+                    )
                 ],
             }
         ]
@@ -460,7 +547,9 @@ def arns(action: CatalogAction | None = None) -> st.SearchStrategy[str]:
 
     def build(rng: random.Random) -> str:
         chosen = action or rng.choice(catalog_actions(True))
-        return concrete_arn(rng, rng.choice(chosen.arn_formats), rng.choice(ACCOUNTS), rng.choice(REGIONS))
+        return concrete_arn(
+            rng, rng.choice(chosen.arn_formats), rng.choice(ACCOUNTS), rng.choice(REGIONS)
+        )
 
     return _from_rng(build)
 

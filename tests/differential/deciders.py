@@ -109,7 +109,9 @@ class SimulatorDecider:
                 raise RuntimeError(f"the simulator process ended early: {stderr.strip()[:2000]}")
             result = json.loads(line)
             if result.get("id") != case.get("id"):
-                raise RuntimeError(f"simulator answered {result.get('id')!r} for {case.get('id')!r}")
+                raise RuntimeError(
+                    f"simulator answered {result.get('id')!r} for {case.get('id')!r}"
+                )
             results.append(result)
         writer.join()
         return results
