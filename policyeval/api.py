@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from policyeval.compiler.compiled import CompiledPolicySet, PolicySet, compile_policies
 from policyeval.evaluator.decision import Decision
 from policyeval.evaluator.engine import evaluate as _evaluate
 from policyeval.evaluator.request import Request
+
+if TYPE_CHECKING:
+    from policyeval.model.workspace import Workspace
+    from policyeval.resolver.effective import EffectiveReport
 
 # -- evaluation ------------------------------------------------------------------------------
 
@@ -46,4 +51,16 @@ def evaluate(
     return _evaluate(compiled, request)
 
 
-__all__ = ["compile_policies", "evaluate"]
+# -- effective permissions (resolver) ----------------------------------------------------------
+
+
+def effective_permissions(workspace: Workspace, workload_id: str | None = None) -> EffectiveReport:
+    """What every workload (or the one named) can do: each credential source it reaches, and
+    the grants of each, evaluated with its own boundary and the organisation's SCPs / RCPs.
+    Raises `PolicyevalError` when `workload_id` names no workload."""
+    from policyeval.resolver.effective import effective_permissions as _effective
+
+    return _effective(workspace, workload_id)
+
+
+__all__ = ["compile_policies", "effective_permissions", "evaluate"]

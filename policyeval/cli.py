@@ -9,9 +9,12 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from policyeval.model.workspace import Workspace
 
 app = typer.Typer(
     name="policyeval",
@@ -100,6 +103,133 @@ def eval_command(
         as_json=output_format is EvalFormat.json,
     )
     raise typer.Exit(code)
+
+
+# -- effective and graph (credential reachability) --------------------------------------------
+
+
+class EffectiveFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class GraphFormat(StrEnum):
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+def _load_workspace(paths: list[Path]) -> tuple[Workspace, int]:
+    """Load PATHS; diagnostics go to stderr. Returns the workspace and 2 when input had errors."""
+    from policyeval.errors import Severity, render_plain, sorted_diagnostics
+
+    try:
+        from policyeval.sources import load_paths  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        sys.stderr.write("policyeval: reading input files is not available in this build\n")
+        raise typer.Exit(EXIT_ERROR) from None
+    workspace: Workspace = load_paths([str(p) for p in paths])
+    code = EXIT_CLEAN
+    for diagnostic in sorted_diagnostics(workspace.diagnostics):
+        sys.stderr.write(render_plain(diagnostic, workspace.sources) + "\n")
+        if diagnostic.severity is Severity.ERROR:
+            code = EXIT_ERROR
+    return workspace, code
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@app.command("effective")
+def effective_command(
+    paths: Annotated[list[Path], typer.Argument(help="input files or folders")],
+    workload: Annotated[
+        str | None, typer.Option("--workload", help="only this workload, e.g. web/app")
+    ] = None,
+    output_format: Annotated[
+        EffectiveFormat, typer.Option("--format", help="output format")
+    ] = EffectiveFormat.table,
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """What each workload can do: its credential sources and their grants, by service."""
+    from policyeval.api import effective_permissions
+    from policyeval.errors import PolicyevalError, render_plain
+    from policyeval.report.effective_out import render_effective_json, render_effective_table
+
+    workspace, code = _load_workspace(paths)
+    try:
+        report = effective_permissions(workspace, workload)
+    except PolicyevalError as exc:
+        for diagnostic in exc.diagnostics:
+            sys.stderr.write(render_plain(diagnostic) + "\n")
+        raise typer.Exit(EXIT_ERROR) from None
+    if output_format is EffectiveFormat.json:
+        _write(render_effective_json(report), output)
+    else:
+        _write(render_effective_table(report, color=output is None and sys.stdout.isatty()), output)
+    raise typer.Exit(code)
+
+
+@app.command("graph")
+def graph_command(
+    paths: Annotated[list[Path], typer.Argument(help="input files or folders")],
+    output_format: Annotated[
+        GraphFormat, typer.Option("--format", help="graph language")
+    ] = GraphFormat.mermaid,
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """Credential reachability: workload → credential source → role → policies."""
+    from policyeval.report.to_graph import render_graph_dot, render_graph_mermaid
+    from policyeval.resolver.credentials import resolve_credentials
+
+    workspace, code = _load_workspace(paths)
+    workloads = resolve_credentials(workspace)
+    if output_format is GraphFormat.dot:
+        _write(render_graph_dot(workloads), output)
+    else:
+        _write(render_graph_mermaid(workloads), output)
+    raise typer.Exit(code)
+
+
+# -- fmt and convert (.pel language) ------------------------------------------------------
+
+
+class ConvertTarget(StrEnum):
+    json = "json"
+    pel = "pel"
+
+
+@app.command("fmt")
+def fmt_command(
+    paths: Annotated[list[Path], typer.Argument(help=".pel files or folders")],
+    check: Annotated[
+        bool, typer.Option("--check", help="change nothing; exit 1 if a file would change")
+    ] = False,
+) -> None:
+    """Rewrite .pel files in canonical layout (comments kept)."""
+    from policyeval import pelcli
+
+    raise typer.Exit(pelcli.run_fmt(paths, check))
+
+
+@app.command("convert")
+def convert_command(
+    file: Annotated[Path, typer.Argument(help="a .pel file or an IAM JSON policy file")],
+    to: Annotated[
+        ConvertTarget | None, typer.Option("--to", help="output language (default: the other)")
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="which policy of a .pel file to convert")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
+) -> None:
+    """Convert a .pel policy to IAM JSON, or an IAM JSON policy to .pel."""
+    from policyeval import pelcli
+
+    raise typer.Exit(pelcli.run_convert(file, to.value if to else None, policy, output))
 
 
 def main() -> None:

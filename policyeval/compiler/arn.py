@@ -11,15 +11,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 
 
-def split_arn(arn: str) -> list[str] | None:
+@lru_cache(maxsize=4096)
+def split_arn(arn: str) -> tuple[str, ...] | None:
     """`arn:partition:service:region:account:resource` → six parts, or None."""
     if not arn.startswith("arn:"):
         return None
-    parts = arn.split(":", 5)
+    parts = tuple(arn.split(":", 5))
     return parts if len(parts) == 6 else None
 
 
@@ -66,6 +68,7 @@ class PrincipalIdentity:
         )
 
 
+@lru_cache(maxsize=4096)
 def parse_principal(raw: str) -> PrincipalIdentity:
     """Classify a request principal: role, session, user, federated user, service, anonymous."""
     text = raw.strip()

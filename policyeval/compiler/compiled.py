@@ -7,13 +7,13 @@ generated code on the hot path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from policyeval.compiler.arn import PrincipalIdentity, PrincipalMatch, match_principal_entry
 from policyeval.compiler.conditions import CompiledCondition, Context, Tri, compile_condition
+from policyeval.compiler.gates import Gate, StatementRef
 from policyeval.compiler.variables import Missing, has_variables, parse_template, to_tokens
 from policyeval.compiler.wildcard import Wildcard, compile_pattern, compile_tokens
-from policyeval.evaluator.decision import Gate, StatementRef
 from policyeval.model.policy import Effect, Policy, Principal, Statement
 
 
@@ -56,7 +56,7 @@ class _ActionMatcher:
 class _ResourceMatcher:
     """Resource / NotResource patterns; variables resolved per request when present."""
 
-    __slots__ = ("fixed", "match_all", "templated")
+    __slots__ = ("_memo", "fixed", "match_all", "templated")
 
     def __init__(self, patterns: tuple[str, ...], substitute: bool) -> None:
         self.match_all = "*" in patterns
@@ -72,13 +72,19 @@ class _ResourceMatcher:
                 fixed.append(compile_tokens(tokens))
         self.fixed = tuple(fixed)
         self.templated = tuple(templated)
+        self._memo: dict[str, bool] = {}
 
     def matches(self, resource: str, context: Context, unknown: frozenset[str] | None) -> Tri:
         if self.match_all:
             return True
-        for wildcard in self.fixed:
-            if wildcard.matches(resource):
-                return True
+        fixed_hit = self._memo.get(resource)
+        if fixed_hit is None:
+            fixed_hit = any(wildcard.matches(resource) for wildcard in self.fixed)
+            if len(self._memo) >= _ACTION_CACHE_SIZE:
+                self._memo.clear()
+            self._memo[resource] = fixed_hit
+        if fixed_hit:
+            return True
         pending: frozenset[str] = frozenset()
         for parts in self.templated:
             tokens = to_tokens(parts, context, unknown, wildcards=True)
@@ -156,7 +162,11 @@ class CompiledStatement:
                 return PrincipalMatch.DIRECT
             named = _best_match(self.not_principal, who, exact_only=True)
             return None if named is not None else PrincipalMatch.DIRECT
-        return PrincipalMatch.EVERYONE  # RCPs and policies without a Principal element
+        if self.ref.gate is Gate.RESOURCE and not self.deny:
+            # AWS refuses a resource policy statement without a principal; such an Allow
+            # grants nothing (a Deny without one is kept: it can only remove access).
+            return None
+        return PrincipalMatch.EVERYONE  # RCPs, and Deny statements without a Principal
 
     def conditions_match(self, context: Context, unknown: frozenset[str] | None) -> Tri:
         pending: frozenset[str] = frozenset()
@@ -168,6 +178,9 @@ class CompiledStatement:
                 pending |= result
         return pending if pending else True
 
+
+#: Distinct actions remembered per compiled policy before the memo is reset.
+_ACTION_CACHE_SIZE = 4096
 
 _MATCH_ORDER = (
     PrincipalMatch.DIRECT,
@@ -202,7 +215,7 @@ def _best_match(
 class CompiledPolicy:
     """One policy's statements, indexed by the service prefixes their actions can name."""
 
-    __slots__ = ("any_service", "by_service", "name", "statements")
+    __slots__ = ("_by_action", "any_service", "by_service", "name", "statements")
 
     def __init__(self, policy: Policy, gate: Gate) -> None:
         self.name = policy.name
@@ -226,6 +239,19 @@ class CompiledPolicy:
                     by_service.setdefault(service, []).append(compiled)
         self.by_service = {k: tuple(v) for k, v in by_service.items()}
         self.any_service = tuple(any_service)
+        self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
+
+    def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
+        """Statements whose Action / NotAction matches `action` (lower-cased), memoised:
+        action matching does not depend on the rest of the request."""
+        found = self._by_action.get(action)
+        if found is None:
+            service = action.split(":", 1)[0]
+            found = tuple(s for s in self.candidates(service) if s.action_matches(action))
+            if len(self._by_action) >= _ACTION_CACHE_SIZE:
+                self._by_action.clear()
+            self._by_action[action] = found
+        return found
 
     def candidates(self, service: str) -> tuple[CompiledStatement, ...]:
         specific = self.by_service.get(service, ())
@@ -247,6 +273,11 @@ def _services_of(actions: tuple[str, ...]) -> set[str] | None:
     return services
 
 
+#: One statement that can apply to an action: its gate, its organisation level (0 outside
+#: SCPs / RCPs) and the statement.
+PlanEntry = tuple[Gate, int, "CompiledStatement"]
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledPolicySet:
     identity: tuple[CompiledPolicy, ...]
@@ -255,6 +286,37 @@ class CompiledPolicySet:
     resource: CompiledPolicy | None
     scps: tuple[tuple[CompiledPolicy, ...], ...]
     rcps: tuple[tuple[CompiledPolicy, ...], ...]
+    _plans: dict[str, tuple[PlanEntry, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def plan(self, action: str) -> tuple[PlanEntry, ...]:
+        """Every statement of every gate whose Action / NotAction matches `action`
+        (lower-cased), Deny statements first; memoised: it depends on nothing else in the
+        request."""
+        found = self._plans.get(action)
+        if found is not None:
+            return found
+        entries: list[PlanEntry] = []
+        singles = (
+            *((Gate.IDENTITY, p) for p in self.identity),
+            (Gate.BOUNDARY, self.boundary),
+            (Gate.SESSION, self.session),
+            (Gate.RESOURCE, self.resource),
+        )
+        for gate, policy in singles:
+            if policy is not None:
+                entries.extend((gate, 0, s) for s in policy.for_action(action))
+        for gate, levels in ((Gate.SCP, self.scps), (Gate.RCP, self.rcps)):
+            for depth, level in enumerate(levels):
+                for policy in level:
+                    entries.extend((gate, depth, s) for s in policy.for_action(action))
+        if len(self._plans) >= _ACTION_CACHE_SIZE:
+            self._plans.clear()
+        entries.sort(key=lambda entry: not entry[2].deny)  # stable: Deny statements first
+        result = tuple(entries)
+        self._plans[action] = result
+        return result
 
 
 def compile_policies(policies: PolicySet) -> CompiledPolicySet:

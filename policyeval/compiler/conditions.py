@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from policyeval.compiler.variables import (
     Missing,
@@ -40,6 +41,7 @@ Context = Mapping[str, tuple[str, ...]]
 # -- value comparisons, one per family ------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def _parse_number(text: str) -> float | None:
     try:
         value = float(text.strip())
@@ -48,6 +50,7 @@ def _parse_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str) -> float | None:
     """ISO 8601 (with or without time / zone) or epoch seconds → epoch seconds."""
     raw = text.strip()
@@ -92,11 +95,26 @@ def _binary_equals(request: str, policy: str) -> bool:
         return request == policy
 
 
-def _ip_in(request: str, policy: str) -> bool:
+@lru_cache(maxsize=4096)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     try:
-        network = ipaddress.ip_network(policy.strip(), strict=False)
-        address = ipaddress.ip_address(request.strip().split("/")[0])
+        return ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().split("/")[0])
+    except ValueError:
+        return None
+
+
+def _ip_in(request: str, policy: str) -> bool:
+    network = _network(policy)
+    address = _address(request)
+    if network is None or address is None:
         return False
     return address.version == network.version and address in network
 
@@ -313,16 +331,34 @@ def arn_like(parts: list[Wildcard] | None, request: str) -> bool:
     return all(p.matches(s) for p, s in zip(parts, segments, strict=True))
 
 
-@dataclass(frozen=True, slots=True)
+_MEMO_SIZE = 2048
+
+
 class CompiledCondition:
     """One operator/key pair ready to evaluate. `unknown_operator` conditions never match in
-    an Allow and always match in a Deny, so an unsupported operator never widens access."""
+    an Allow and always match in a Deny, so an unsupported operator never widens access.
 
-    operator: str
-    key: str  # lower-cased
-    parsed: ParsedOperator | None
-    values: tuple[_PolicyValue, ...]
-    raw_values: tuple[str, ...]
+    Without policy variables the answer depends only on the key's values, so it is memoised
+    per distinct value tuple.
+    """
+
+    __slots__ = ("_memo", "key", "operator", "parsed", "raw_values", "static", "values")
+
+    def __init__(
+        self,
+        operator: str,
+        key: str,
+        parsed: ParsedOperator | None,
+        values: tuple[_PolicyValue, ...],
+        raw_values: tuple[str, ...],
+    ) -> None:
+        self.operator = operator
+        self.key = key  # lower-cased
+        self.parsed = parsed
+        self.values = values
+        self.raw_values = raw_values
+        self.static = all(v.parts is None for v in values)
+        self._memo: dict[tuple[str, ...], bool] = {}
 
     def evaluate(self, context: Context, unknown: frozenset[str] | None, deny: bool) -> Tri:
         parsed = self.parsed
@@ -345,7 +381,16 @@ class CompiledCondition:
             return OPERATORS[parsed.base].negated
         if parsed.base == "Null":
             return any(v.strip().lower() == "false" for v in self.raw_values)
-        spec = OPERATORS[parsed.base]
+        if self.static:
+            known = self._memo.get(present)
+            if known is None:
+                known = self._decide(
+                    parsed, present, list(zip(self.values, self.raw_values, strict=True))
+                )
+                if len(self._memo) >= _MEMO_SIZE:
+                    self._memo.clear()
+                self._memo[present] = known
+            return known
         bound: list[tuple[_PolicyValue, str]] = []
         pending: frozenset[str] = frozenset()
         for value, raw in zip(self.values, self.raw_values, strict=True):
@@ -358,20 +403,27 @@ class CompiledCondition:
             bound.append((b, raw))
         if pending:
             return pending
+        return self._decide(parsed, present, bound)
+
+    @staticmethod
+    def _decide(
+        parsed: ParsedOperator, present: tuple[str, ...], bound: list[tuple[_PolicyValue, str]]
+    ) -> bool:
+        negated = OPERATORS[parsed.base].negated
 
         def hit(request_value: str) -> bool:
             return any(v.matches(request_value, raw) for v, raw in bound)
 
         if parsed.qualifier == "ForAllValues":
-            if spec.negated:
+            if negated:
                 return all(not hit(r) for r in present)
             return all(hit(r) for r in present)
         if parsed.qualifier == "ForAnyValue":
-            if spec.negated:
+            if negated:
                 return any(not hit(r) for r in present)
             return any(hit(r) for r in present)
         positive = any(hit(r) for r in present)
-        return not positive if spec.negated else positive
+        return not positive if negated else positive
 
 
 def compile_condition(

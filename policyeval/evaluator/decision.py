@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from policyeval.errors import Span
+from policyeval.compiler.gates import Gate, StatementRef
+
+__all__ = ["Decision", "Gate", "Outcome", "StatementRef"]
 
 
 class Outcome(StrEnum):
@@ -27,34 +29,6 @@ _BATCH = {
     Outcome.EXPLICIT_DENY: "ExplicitDeny",
     Outcome.IMPLICIT_DENY: "ImplicitDeny",
 }
-
-
-class Gate(StrEnum):
-    """The policy types of AWS's evaluation logic, in the order the engine applies them."""
-
-    SCP = "scp"
-    RCP = "rcp"
-    RESOURCE = "resource"
-    IDENTITY = "identity"
-    BOUNDARY = "boundary"
-    SESSION = "session"
-
-
-@dataclass(frozen=True, slots=True)
-class StatementRef:
-    """Where a statement that counted comes from: gate, policy, Sid or index, position."""
-
-    gate: Gate
-    policy: str
-    index: int
-    sid: str | None
-    effect: str
-    span: Span | None = None
-
-    def label(self) -> str:
-        where = f" at {self.span}" if self.span else ""
-        name = self.sid if self.sid else f"#{self.index}"
-        return f"{self.gate.value} policy `{self.policy}` statement {name} ({self.effect}){where}"
 
 
 @dataclass(frozen=True, slots=True)

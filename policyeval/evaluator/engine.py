@@ -30,7 +30,7 @@ from policyeval.compiler.arn import (
     account_of,
     parse_principal,
 )
-from policyeval.compiler.compiled import CompiledPolicy, CompiledPolicySet, CompiledStatement
+from policyeval.compiler.compiled import CompiledPolicySet, CompiledStatement
 from policyeval.evaluator.decision import Decision, Gate, Outcome, StatementRef
 from policyeval.evaluator.request import Request
 
@@ -61,18 +61,9 @@ class _Hit:
 
     statement: CompiledStatement
     value: bool | frozenset[str]
-    principal: PrincipalMatch | None = None
-
-
-@dataclass(slots=True)
-class _Gathered:
-    deny: dict[Gate, list[_Hit]]
-    allow_identity: list[_Hit]
-    allow_boundary: list[_Hit]
-    allow_session: list[_Hit]
-    allow_resource: list[_Hit]
-    scp_levels: list[list[_Hit]]
-    rcp_levels: list[list[_Hit]]
+    principal: PrincipalMatch | None
+    gate: Gate
+    level: int
 
 
 def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
@@ -90,69 +81,52 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     rcps_apply = bool(compiled.rcps) and _rcps_apply(who, service)
     has_boundary = compiled.boundary is not None
 
-    def hits(policy: CompiledPolicy | None, resource_side: bool) -> list[_Hit]:
-        found: list[_Hit] = []
-        if policy is None:
-            return found
-        for statement in policy.candidates(service):
-            if not statement.action_matches(action):
+    hits: list[_Hit] = []
+    resource = request.resource
+    undecided_seen = False
+    definite_deny = False
+    # Gates (and organisation levels) that already have an unconditional Allow: further
+    # Allows there change neither the outcome nor the gate that decides. The resource gate
+    # is kept whole because how its statements name the principal matters.
+    satisfied: set[tuple[Gate, int]] = set()
+    for gate, level, statement in compiled.plan(action):  # Deny statements come first
+        if not statement.deny:
+            if definite_deny:
+                break
+            if (gate, level) in satisfied:
                 continue
-            principal = None
-            if resource_side:
-                principal = statement.principal_match(who, has_boundary)
-                if principal is None:
-                    continue
-            value = statement.resource_matches(request.resource, context, unknown)
-            if value is False:
+        principal = None
+        if gate is Gate.SCP:
+            if not scps_apply:
                 continue
-            conditions = statement.conditions_match(context, unknown)
-            if conditions is False:
+        elif gate is Gate.RCP:
+            if not rcps_apply:
                 continue
-            if isinstance(value, frozenset) or isinstance(conditions, frozenset):
-                keys = (value if isinstance(value, frozenset) else frozenset()) | (
-                    conditions if isinstance(conditions, frozenset) else frozenset()
-                )
-                found.append(_Hit(statement, keys, principal))
-            else:
-                found.append(_Hit(statement, True, principal))
-        return found
-
-    gathered = _Gathered(
-        deny={gate: [] for gate in Gate},
-        allow_identity=[],
-        allow_boundary=[],
-        allow_session=[],
-        allow_resource=[],
-        scp_levels=[],
-        rcp_levels=[],
-    )
-
-    def split(found: list[_Hit], gate: Gate) -> list[_Hit]:
-        allows = []
-        for hit in found:
-            if hit.statement.deny:
-                gathered.deny[gate].append(hit)
-            else:
-                allows.append(hit)
-        return allows
-
-    for policy in compiled.identity:
-        gathered.allow_identity += split(hits(policy, False), Gate.IDENTITY)
-    gathered.allow_boundary = split(hits(compiled.boundary, False), Gate.BOUNDARY)
-    gathered.allow_session = split(hits(compiled.session, False), Gate.SESSION)
-    gathered.allow_resource = split(hits(compiled.resource, True), Gate.RESOURCE)
-    if scps_apply:
-        for level in compiled.scps:
-            allows: list[_Hit] = []
-            for policy in level:
-                allows += split(hits(policy, False), Gate.SCP)
-            gathered.scp_levels.append(allows)
-    if rcps_apply:
-        for level in compiled.rcps:
-            allows = []
-            for policy in level:
-                allows += split(hits(policy, True), Gate.RCP)
-            gathered.rcp_levels.append(allows)
+            principal = statement.principal_match(who, has_boundary)
+            if principal is None:
+                continue
+        elif gate is Gate.RESOURCE:
+            principal = statement.principal_match(who, has_boundary)
+            if principal is None:
+                continue
+        value = statement.resource_matches(resource, context, unknown)
+        if value is False:
+            continue
+        conditions = statement.conditions_match(context, unknown)
+        if conditions is False:
+            continue
+        if value is True and conditions is True:
+            hits.append(_Hit(statement, True, principal, gate, level))
+            if statement.deny:
+                definite_deny = True
+            elif gate is not Gate.RESOURCE:
+                satisfied.add((gate, level))
+        else:
+            undecided_seen = True
+            keys = (value if isinstance(value, frozenset) else frozenset()) | (
+                conditions if isinstance(conditions, frozenset) else frozenset()
+            )
+            hits.append(_Hit(statement, keys, principal, gate, level))
 
     facts = _Facts(
         who=who,
@@ -160,19 +134,25 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         has_boundary=has_boundary,
         has_session=compiled.session is not None,
         has_resource_policy=compiled.resource is not None,
+        scp_levels=len(compiled.scps) if scps_apply else 0,
+        rcp_levels=len(compiled.rcps) if rcps_apply else 0,
     )
-    undecided = _undecided(gathered)
-    if not undecided:
-        return _decide(gathered, facts, {})
-    keys = sorted(
-        set().union(*(hit.value for hit in undecided if isinstance(hit.value, frozenset)))
-    )
+    if not undecided_seen:
+        return _decide(hits, facts)
+    undecided = [hit for hit in hits if hit.value is not True]
+    deciding: set[str] = set()
+    for hit in undecided:
+        if isinstance(hit.value, frozenset):
+            deciding |= hit.value
+    deciding_keys = tuple(sorted(deciding))
     if len(undecided) > MAX_UNDECIDED:
-        return Decision(Outcome.CONDITIONAL, None, (), tuple(keys), "too many undecided statements")
+        return Decision(
+            Outcome.CONDITIONAL, None, (), deciding_keys, "too many undecided statements"
+        )
     outcomes: dict[Outcome, Decision] = {}
     for bits in product((False, True), repeat=len(undecided)):
-        assignment = {id(hit): bit for hit, bit in zip(undecided, bits, strict=True)}
-        decision = _decide(gathered, facts, assignment)
+        chosen = {id(hit) for hit, bit in zip(undecided, bits, strict=True) if bit}
+        decision = _decide([h for h in hits if h.value is True or id(h) in chosen], facts)
         outcomes.setdefault(decision.outcome, decision)
         if len(outcomes) > 1:
             break
@@ -182,7 +162,7 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         Outcome.CONDITIONAL,
         None,
         tuple(hit.statement.ref for hit in undecided),
-        tuple(keys),
+        deciding_keys,
         "the answer depends on condition keys whose values are unknown",
     )
 
@@ -216,22 +196,6 @@ def _rcps_apply(who: PrincipalIdentity, service: str) -> bool:
     return not who.is_service_linked_role
 
 
-def _undecided(g: _Gathered) -> list[_Hit]:
-    out: list[_Hit] = []
-    groups: list[list[_Hit]] = [
-        *g.deny.values(),
-        g.allow_identity,
-        g.allow_boundary,
-        g.allow_session,
-        g.allow_resource,
-        *g.scp_levels,
-        *g.rcp_levels,
-    ]
-    for group in groups:
-        out.extend(hit for hit in group if isinstance(hit.value, frozenset))
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class _Facts:
     who: PrincipalIdentity
@@ -239,14 +203,8 @@ class _Facts:
     has_boundary: bool
     has_session: bool
     has_resource_policy: bool
-
-
-def _on(hits: list[_Hit], assignment: dict[int, bool]) -> list[_Hit]:
-    return [
-        h
-        for h in hits
-        if (h.value is True) or (h.value is not False and assignment.get(id(h), False))
-    ]
+    scp_levels: int
+    rcp_levels: int
 
 
 def _refs(hits: list[_Hit]) -> tuple[StatementRef, ...]:
@@ -256,23 +214,30 @@ def _refs(hits: list[_Hit]) -> tuple[StatementRef, ...]:
 _DENY_ORDER = (Gate.SCP, Gate.RCP, Gate.RESOURCE, Gate.IDENTITY, Gate.BOUNDARY, Gate.SESSION)
 
 
-def _decide(g: _Gathered, facts: _Facts, assignment: dict[int, bool]) -> Decision:
-    """The boolean decision once every statement's match is known."""
+def _decide(active: list[_Hit], facts: _Facts) -> Decision:
+    """The boolean decision from the statements that match (every value known)."""
     # 1. Explicit deny anywhere.
-    for gate in _DENY_ORDER:
-        denies = _on(g.deny[gate], assignment)
-        if denies:
-            return Decision(
-                Outcome.EXPLICIT_DENY,
-                gate,
-                _refs(denies),
-                (),
-                f"explicit deny in the {gate.value} policy",
-            )
+    denies = [h for h in active if h.statement.deny]
+    if denies:
+        gate = min((h.gate for h in denies), key=_DENY_ORDER.index)
+        return Decision(
+            Outcome.EXPLICIT_DENY,
+            gate,
+            _refs([h for h in denies if h.gate is gate]),
+            (),
+            f"explicit deny in the {gate.value} policy",
+        )
+    by_gate: dict[Gate, list[_Hit]] = {}
+    for hit in active:
+        by_gate.setdefault(hit.gate, []).append(hit)
     # 2. Organisation gates: every level must allow.
-    for gate, levels in ((Gate.RCP, g.rcp_levels), (Gate.SCP, g.scp_levels)):
-        for depth, level in enumerate(levels):
-            if not _on(level, assignment):
+    org: list[_Hit] = []
+    for gate, count in ((Gate.RCP, facts.rcp_levels), (Gate.SCP, facts.scp_levels)):
+        if not count:
+            continue
+        allowed_levels = {h.level for h in by_gate.get(gate, ())}
+        for depth in range(count):
+            if depth not in allowed_levels:
                 return Decision(
                     Outcome.IMPLICIT_DENY,
                     gate,
@@ -280,15 +245,15 @@ def _decide(g: _Gathered, facts: _Facts, assignment: dict[int, bool]) -> Decisio
                     (),
                     f"no {gate.value.upper()} at organisation level {depth + 1} allows the request",
                 )
-    org_refs: tuple[StatementRef, ...] = ()
-    for level in (*g.scp_levels, *g.rcp_levels):
-        org_refs += _refs(_on(level, assignment))
-
-    identity = _on(g.allow_identity, assignment)
-    boundary_ok = not facts.has_boundary or bool(_on(g.allow_boundary, assignment))
-    session_ok = not facts.has_session or bool(_on(g.allow_session, assignment))
-    resource = _on(g.allow_resource, assignment)
-    caps = _refs(_on(g.allow_boundary, assignment)) + _refs(_on(g.allow_session, assignment))
+        org += by_gate.get(gate, ())
+    org_refs = _refs(org)
+    identity = by_gate.get(Gate.IDENTITY, [])
+    boundary = by_gate.get(Gate.BOUNDARY, [])
+    session = by_gate.get(Gate.SESSION, [])
+    resource = by_gate.get(Gate.RESOURCE, [])
+    boundary_ok = not facts.has_boundary or bool(boundary)
+    session_ok = not facts.has_session or bool(session)
+    caps = _refs(boundary) + _refs(session)
     identity_ok = bool(identity) and boundary_ok and session_ok
 
     if facts.who.type is PrincipalType.ANONYMOUS or facts.who.type is PrincipalType.SERVICE:
@@ -307,6 +272,30 @@ def _decide(g: _Gathered, facts: _Facts, assignment: dict[int, bool]) -> Decisio
             (),
             (),
             "no resource policy statement allows this caller",
+        )
+
+    if facts.who.type is PrincipalType.ROOT:
+        # The account root user has full access to its own account's resources; only
+        # explicit denies and organisation policies (checked above) limit it (IAM User
+        # Guide, "How AWS enforcement code logic evaluates requests").
+        if facts.same_account:
+            return Decision(
+                Outcome.ALLOWED, None, org_refs, (), "the account root user has full access"
+            )
+        if resource:
+            return Decision(
+                Outcome.ALLOWED,
+                Gate.RESOURCE,
+                _refs(resource) + org_refs,
+                (),
+                "allowed by the other account's resource policy",
+            )
+        return Decision(
+            Outcome.IMPLICIT_DENY,
+            Gate.RESOURCE,
+            (),
+            (),
+            "cross-account request: the resource policy of the other account must allow it",
         )
 
     if facts.same_account:

@@ -186,6 +186,9 @@ class Task:
     capacity: str | None = None
     enable_execute_command: bool = False
     needs: tuple[Need, ...] = ()
+    # A task-definition file this task was declared from (`.pel` `definition "file.json"`),
+    # recorded with its resolved path until the task-definition reader merges it in.
+    definition: Ref | None = None
     span: Span | None = field(default=None, compare=False, repr=False)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 from policyeval.errors import Diagnostic, SourceText
-from policyeval.model.expect import Expectation, Suppression
+from policyeval.model.expect import Expectation, Need, Suppression
 from policyeval.model.policy import Policy
 from policyeval.model.topology import (
     EcrRepository,
@@ -50,8 +50,11 @@ class Workspace:
     org_policies: tuple[OrgPolicyAttachment, ...] = ()
     expectations: tuple[Expectation, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
+    imports: tuple[Ref, ...] = ()  # other input files named by `.pel` `import`, resolved paths
     diagnostics: tuple[Diagnostic, ...] = ()
     sources: SourceText = field(default_factory=SourceText, compare=False)
+    #: Recorded usage (CloudTrail): principal ARN → the needs its successful calls show.
+    recorded_usage: tuple[tuple[str, tuple[Need, ...]], ...] = ()
 
     def merge(self, other: Workspace) -> Workspace:
         """Concatenate every collection; the first account seen wins."""

@@ -777,10 +777,10 @@ class _Template:
                 )
             )
         if self.approximated:
-            names = ", ".join(f"`{n}`" for n in sorted(self.approximated))
+            listed = ", ".join(f"`{n}`" for n in sorted(self.approximated))
             self.out.note(
                 APPROXIMATED,
-                f"pseudo parameters {names} are not known from the template; `*` was used",
+                f"pseudo parameters {listed} are not known from the template; `*` was used",
                 Span(self.out.path, 1, 1),
                 hint="pass the account and region to resolve them exactly",
             )

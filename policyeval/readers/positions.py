@@ -466,9 +466,21 @@ def load_yaml_documents(
         raise _yaml_error(
             path, None, f"file is larger than the limit of {max_chars} characters", CODE_TOO_LARGE
         )
-    loader = _SafeEventLoader(text)
+    loader: _SafeEventLoader | None = None
     try:
+        loader = _SafeEventLoader(text)
         return _build_documents(loader, path, max_depth, max_nodes)
+    except yaml.reader.ReaderError as exc:
+        # Raised for characters YAML does not allow, before any mark exists.
+        line, col = _line_col(text, exc.position)
+        raise InputError(
+            Diagnostic(
+                CODE_BAD_YAML,
+                Severity.ERROR,
+                f"malformed YAML: character U+{exc.character:04X} is not allowed",
+                span=Span(path, line, col, line, col + 1),
+            )
+        ) from None
     except yaml.MarkedYAMLError as exc:
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
@@ -478,7 +490,13 @@ def load_yaml_documents(
     except yaml.YAMLError as exc:
         raise _yaml_error(path, None, f"malformed YAML: {exc}".rstrip(". ")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _build_documents(

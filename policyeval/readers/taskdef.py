@@ -41,6 +41,7 @@ from policyeval.readers.positions import (
     InputError,
     load_json,
     load_yaml_documents,
+    span_at,
     span_near,
     span_of,
 )
@@ -145,10 +146,16 @@ def task_from_definition(
             return None
         family = task_id
     volumes = host_volumes(field(definition, "volumes"), out, resolve)
+    raw_containers = _list(definition, "containerDefinitions", out)
     containers = tuple(
         container
-        for raw in _list(definition, "containerDefinitions", out)
-        if (container := container_from(raw, volumes, out, resolve)) is not None
+        for index, raw in enumerate(raw_containers)
+        if (
+            container := container_from(
+                raw, volumes, out, resolve, where=span_at(raw_containers, index)
+            )
+        )
+        is not None
     )
     compat_key = (
         "requiresCompatibilities"
@@ -236,9 +243,10 @@ def container_from(
     volumes: dict[str, tuple[str, Span | None]],
     out: Collector,
     resolve: Resolver = _identity,
+    where: Span | None = None,
 ) -> Container | None:
     if not isinstance(raw, dict):
-        out.add(BAD_SHAPE, "a container definition must be an object", span_of(raw))
+        out.add(BAD_SHAPE, "a container definition must be an object", span_of(raw) or where)
         return None
     name = resolve(field(raw, "name"))
     if not isinstance(name, str):

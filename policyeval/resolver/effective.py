@@ -1,0 +1,575 @@
+"""Effective permissions per workload: the union over the credential sources it reaches.
+
+Each source role is evaluated with its own identity policies (inline and managed),
+permissions boundary and the organisation's SCPs / RCPs, by the evaluator — this module
+only enumerates candidates and asks. Candidates come from the Allow statements of the
+role's identity policies: each action pattern is expanded through the action catalog and
+paired with the statement's resources, so Denies, boundaries and SCPs can only remove
+them (IAM User Guide, "Policy evaluation logic"). Context is left open
+(`context_complete=False`), so a grant that hangs on a condition comes back CONDITIONAL
+with the keys that decide it.
+
+Approximation: a candidate's resource is the statement's pattern itself (`arn:…:bucket/*`),
+asked as a literal resource. A Deny on a narrower resource (`arn:…:bucket/secret/*`) does
+not match it, so such a grant stays listed although part of it is denied.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from policyeval import catalog
+from policyeval.catalog import AccessLevel
+from policyeval.errors import Diagnostic, PolicyevalError, Severity
+from policyeval.model.policy import Effect, Policy, Statement
+from policyeval.model.topology import ManagedPolicy, PolicyAttachment, Role
+from policyeval.model.workspace import Workspace
+from policyeval.resolver.credentials import (
+    CredentialSource,
+    Platform,
+    SourceKind,
+    Workload,
+    WorkloadKind,
+    resolve_credentials,
+)
+
+if TYPE_CHECKING:
+    from policyeval.compiler.compiled import CompiledPolicySet, PolicySet
+
+#: Version of the JSON shape of `EffectiveReport.to_dict()`; bump when it changes.
+SCHEMA_VERSION = "1"
+
+_LEVEL_ORDER = {
+    AccessLevel.PERMISSIONS_MANAGEMENT: 0,
+    AccessLevel.WRITE: 1,
+    AccessLevel.TAGGING: 2,
+    AccessLevel.READ: 3,
+    AccessLevel.LIST: 4,
+    AccessLevel.UNKNOWN: 5,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One allowed (action, resource) of a workload, attributed to the source it comes from."""
+
+    action: str
+    resource: str
+    source: SourceKind
+    role: str | None
+    service: str
+    access_level: AccessLevel
+    conditional: bool = False
+    keys: tuple[str, ...] = ()
+
+    def sort_key(self) -> tuple[str, int, str, str, str, str]:
+        # SourceKind is a StrEnum: compare the member itself (reading `.value` is slow).
+        return (
+            self.service,
+            _LEVEL_ORDER[self.access_level],
+            self.action.lower(),
+            self.resource,
+            self.source,
+            self.role or "",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownAction:
+    """An action pattern of an Allow statement that the catalog cannot expand.
+
+    `outcome` is the evaluator's answer for the pattern asked as a literal action (so a
+    Deny or an SCP still shows): "allowed", "conditional" or "denied".
+    """
+
+    action: str
+    source: SourceKind
+    role: str | None
+    reason: str
+    outcome: Literal["allowed", "conditional", "denied"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadPermissions:
+    id: str
+    kind: WorkloadKind
+    platform: Platform
+    credentials: tuple[CredentialSource, ...]
+    allowed: tuple[Grant, ...]
+    unknown_actions: tuple[UnknownAction, ...] = ()
+    notes: tuple[str, ...] = ()
+    workload: Workload | None = field(default=None, compare=False, repr=False)
+
+    def by_service(self) -> dict[str, dict[AccessLevel, list[Grant]]]:
+        """Grants grouped by service, then access level, in report order."""
+        grouped: dict[str, dict[AccessLevel, list[Grant]]] = {}
+        for grant in self.allowed:
+            grouped.setdefault(grant.service, {}).setdefault(grant.access_level, []).append(grant)
+        return grouped
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveReport:
+    workloads: tuple[WorkloadPermissions, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+    schema_version: str = SCHEMA_VERSION
+
+    def workload(self, workload_id: str) -> WorkloadPermissions | None:
+        return next((w for w in self.workloads if w.id == workload_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape (see `schema_version`)."""
+        return {
+            "schema_version": self.schema_version,
+            "workloads": [_workload_dict(w) for w in self.workloads],
+            "diagnostics": [
+                {
+                    "code": d.code,
+                    "severity": d.severity.value,
+                    "message": d.message,
+                    "span": str(d.span) if d.span else None,
+                }
+                for d in self.diagnostics
+            ],
+        }
+
+
+def _workload_dict(w: WorkloadPermissions) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "kind": w.kind.value,
+        "platform": w.platform.value,
+        "notes": list(w.notes),
+        "credentials": [
+            {
+                "source": c.source.value,
+                "role": c.role,
+                "reachable": c.reachable,
+                "reason": c.reason,
+                "sdk_default": c.sdk_default,
+                "via": c.via,
+            }
+            for c in w.credentials
+        ],
+        "allowed": [
+            {
+                "action": g.action,
+                "resource": g.resource,
+                "source": g.source.value,
+                "role": g.role,
+                "service": g.service,
+                "access_level": g.access_level.value,
+                "conditional": g.conditional,
+                "keys": list(g.keys),
+            }
+            for g in w.allowed
+        ],
+        "unknown_actions": [
+            {
+                "action": u.action,
+                "source": u.source.value,
+                "role": u.role,
+                "reason": u.reason,
+                "outcome": u.outcome,
+            }
+            for u in w.unknown_actions
+        ],
+    }
+
+
+# -- per role ------------------------------------------------------------------------------
+
+
+#: One grant of a role, as a plain tuple so that natural tuple order is report order:
+#: (service, access-level rank, lower-case action, resource, action, access level,
+#: conditional, keys).
+_RoleGrant = tuple[str, int, str, str, str, AccessLevel, bool, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _RoleResult:
+    grants: tuple[_RoleGrant, ...]
+    unknown: tuple[tuple[str, str, Literal["allowed", "conditional", "denied"]], ...]
+    notes: tuple[str, ...]
+
+
+def role_arn(ws: Workspace, role: Role) -> str:
+    """The role's ARN; built from the account (or a placeholder) when the input gave none."""
+    if role.arn:
+        return role.arn
+    return f"arn:aws:iam::{ws.account or '000000000000'}:role/{role.name}"
+
+
+def _aws_managed(name_or_arn: str) -> ManagedPolicy | None:
+    """The bundled AWS managed policy, if the data module is present (imported lazily)."""
+    try:
+        from policyeval import managed  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    found = managed.managed_policy(name_or_arn)
+    return found if isinstance(found, ManagedPolicy) else None
+
+
+def _attached(ws: Workspace, attachment: PolicyAttachment) -> Policy | None:
+    found = ws.find_policy(attachment.ref)
+    if found is None and attachment.ref.startswith("arn:"):
+        found = ws.find_policy(attachment.ref.rsplit("/", 1)[-1])
+    if isinstance(found, ManagedPolicy):
+        return found.document
+    if isinstance(found, Policy):
+        return found
+    if attachment.aws_managed or attachment.ref.startswith("arn:aws:iam::aws:policy/"):
+        bundled = _aws_managed(attachment.ref)
+        if bundled is not None:
+            return bundled.document
+    return None
+
+
+def policy_set_for(ws: Workspace, role: Role) -> tuple[PolicySet, tuple[str, ...]]:
+    """The policies of every gate for a role, and notes on attachments that are missing."""
+    from policyeval.compiler.compiled import PolicySet
+
+    notes: list[str] = []
+    identity: list[Policy] = list(role.inline)
+    for attachment in role.managed:
+        policy = _attached(ws, attachment)
+        if policy is None:
+            notes.append(
+                f"policy `{attachment.ref}` attached to role `{role.name}` is not in the inputs: "
+                "its grants are unknown"
+            )
+        else:
+            identity.append(policy)
+    boundary: Policy | None = None
+    if role.boundary is not None:
+        boundary = _attached(ws, role.boundary)
+        if boundary is None:
+            notes.append(
+                f"permissions boundary `{role.boundary.ref}` of role `{role.name}` is not in the "
+                "inputs: evaluated without it (may over-report)"
+            )
+    levels: dict[str, dict[int, list[Policy]]] = {
+        "scp": defaultdict(list),
+        "rcp": defaultdict(list),
+    }
+    for org in ws.org_policies:
+        kind = org.kind.lower()
+        if kind not in levels:
+            continue
+        found = ws.find_policy(org.policy)
+        document = found.document if isinstance(found, ManagedPolicy) else found
+        if document is None:
+            notes.append(
+                f"{kind.upper()} `{org.policy}` is not in the inputs: evaluated without it"
+            )
+            continue
+        levels[kind][org.level].append(document)
+    scps = tuple(tuple(levels["scp"][k]) for k in sorted(levels["scp"]))
+    rcps = tuple(tuple(levels["rcp"][k]) for k in sorted(levels["rcp"]))
+    return PolicySet(identity=tuple(identity), boundary=boundary, scps=scps, rcps=rcps), tuple(
+        notes
+    )
+
+
+def _context(ws: Workspace, role: Role, arn: str) -> dict[str, tuple[str, ...]]:
+    """What is known about every request of a role session (IAM User Guide, global
+    condition keys `aws:PrincipalArn` — the role's ARN for a role session —
+    `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:PrincipalTag/*` from the role's tags)."""
+    context: dict[str, tuple[str, ...]] = {
+        "aws:PrincipalArn": (arn,),
+        "aws:PrincipalType": ("AssumedRole",),
+    }
+    account = arn.split(":")[4] if arn.count(":") >= 5 else ws.account
+    if account:
+        context["aws:PrincipalAccount"] = (account,)
+    for key, value in role.tags:
+        context[f"aws:PrincipalTag/{key}"] = (value,)
+    return context
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern_entries(pattern: str) -> tuple[tuple[str, catalog.ActionInfo], ...]:
+    """(lower-case action, catalog entry) for each action an action pattern matches."""
+    return tuple((info.action.lower(), info) for info in catalog.expand(pattern).actions)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern_keys(pattern: str) -> frozenset[str]:
+    """Lower-case catalog actions an action pattern matches."""
+    return frozenset(key for key, _info in _pattern_entries(pattern))
+
+
+def _action_signatures(policies: PolicySet) -> dict[str, tuple[int, ...]]:
+    """For each catalog action named by any statement of any gate: the statements whose
+    Action (or NotAction) list matches it, as statement numbers."""
+    statements: list[Statement] = []
+    for policy in policies.identity:
+        statements.extend(policy.statements)
+    for maybe in (policies.boundary, policies.session, policies.resource):
+        if maybe is not None:
+            statements.extend(maybe.statements)
+    for levels in (policies.scps, policies.rcps):
+        for level in levels:
+            for policy in level:
+                statements.extend(policy.statements)
+    signatures: dict[str, list[int]] = defaultdict(list)
+    for number, statement in enumerate(statements):
+        patterns = statement.action if statement.action is not None else statement.not_action
+        if not patterns or any(p.strip() == "*" for p in patterns):
+            continue  # matches every action (or none, for NotAction): the same for all
+        matched = (
+            _pattern_keys(patterns[0])
+            if len(patterns) == 1
+            else frozenset().union(*(_pattern_keys(p) for p in patterns))
+        )
+        for key in matched:
+            signatures[key].append(number)
+    return {key: tuple(value) for key, value in signatures.items()}
+
+
+def _pattern_account(resource: str, principal_account: str | None) -> str | None:
+    """The account to assume for a resource pattern: the role's own when the pattern leaves
+    the account open (`arn:aws:ecs:*:*:task/*`, `*`), so that a wildcard is not mistaken
+    for another account; None (the ARN's own account) otherwise."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return principal_account
+    owner = parts[4]
+    if not owner or "*" in owner or "?" in owner:
+        return principal_account
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_spelling(key: str) -> str:
+    """AWS's spelling of a condition key the evaluator reports in lower case."""
+    known = catalog.global_condition_key(key)
+    if known is not None and "${" not in known:
+        return known
+    service = key.split(":", 1)[0]
+    for spelled in catalog.condition_keys(service):
+        if spelled.lower() == key.lower():
+            return spelled
+    return key
+
+
+class _Resolver:
+    """One effective-permissions run: compiles each distinct policy set once and evaluates
+    each role once, however many workloads reach it."""
+
+    def __init__(self, ws: Workspace, *, exact: bool = False) -> None:
+        self.ws = ws
+        self.exact = exact
+        self._compiled: dict[PolicySet, CompiledPolicySet] = {}
+        self._roles: dict[str, _RoleResult] = {}
+        self._grants: dict[tuple[str, SourceKind, str | None], tuple[Grant, ...]] = {}
+
+    def compiled(self, policies: PolicySet) -> CompiledPolicySet:
+        from policyeval.compiler.compiled import compile_policies
+
+        found = self._compiled.get(policies)
+        if found is None:
+            found = compile_policies(policies)
+            self._compiled[policies] = found
+        return found
+
+    def role(self, role: Role) -> _RoleResult:
+        arn = role_arn(self.ws, role)
+        cached = self._roles.get(arn)
+        if cached is None:
+            cached = self._evaluate_role(role, arn)
+            self._roles[arn] = cached
+        return cached
+
+    def grants(self, role: Role, source: SourceKind, label: str | None) -> tuple[Grant, ...]:
+        """The role's grants attributed to one source, in report order (built once)."""
+        key = (role_arn(self.ws, role), source, label)
+        found = self._grants.get(key)
+        if found is None:
+            found = tuple(
+                Grant(action, resource, source, label, service, level, conditional, keys)
+                for service, _rank, _key, resource, action, level, conditional, keys in (
+                    self.role(role).grants
+                )
+            )
+            self._grants[key] = found
+        return found
+
+    def _evaluate_role(self, role: Role, arn: str) -> _RoleResult:
+        from policyeval.evaluator.decision import Outcome
+        from policyeval.evaluator.engine import evaluate
+        from policyeval.evaluator.request import Request
+
+        policies, notes = policy_set_for(self.ws, role)
+        compiled = self.compiled(policies)
+        context = _context(self.ws, role, arn)
+        account = context.get("aws:PrincipalAccount", (None,))[0]
+
+        def ask(action: str, resource: str) -> tuple[Outcome, tuple[str, ...]]:
+            decision = evaluate(
+                compiled,
+                Request(
+                    principal=arn,
+                    action=action,
+                    resource=resource,
+                    context=context,
+                    resource_account=_pattern_account(resource, account),
+                    context_complete=False,
+                ),
+            )
+            return decision.outcome, tuple(_key_spelling(k) for k in decision.deciding_keys)
+
+        candidates: dict[str, tuple[catalog.ActionInfo, tuple[str, ...]]] = {}
+        unknown: dict[str, set[str]] = {}
+        unknown_reason: dict[str, str] = {}
+        for policy in policies.identity:
+            for statement in policy.statements:
+                if statement.effect is not Effect.ALLOW:
+                    continue
+                # NotResource grants everything but the listed resources: ask about `*`.
+                resources = statement.resource if statement.resource is not None else ("*",)
+                patterns = statement.action if statement.action is not None else ("*",)
+                for pattern in patterns:
+                    expansion = catalog.expand(pattern)
+                    if expansion.unknown is not None:
+                        unknown.setdefault(pattern, set()).update(resources)
+                        unknown_reason[pattern] = expansion.unknown
+                    for key, info in _pattern_entries(pattern):
+                        entry = candidates.get(key)
+                        if entry is None:
+                            candidates[key] = (info, resources)
+                        elif entry[1] != resources:
+                            merged = tuple(dict.fromkeys((*entry[1], *resources)))
+                            candidates[key] = (info, merged)
+
+        # INVARIANT: the evaluator's decision for (action, resource) depends on the action
+        # only through its service (RCP scope, statement index) and through which statements'
+        # Action / NotAction lists match it; nothing in Resource, Condition or Principal
+        # looks at the action name. So actions of one service matched by exactly the same
+        # statements share a decision: ask once per such class and resource. `exact=True`
+        # asks for every action (tests compare the two).
+        signatures = _action_signatures(policies) if not self.exact else {}
+        decided: dict[tuple[object, str], tuple[Outcome, tuple[str, ...]]] = {}
+        grants: list[_RoleGrant] = []
+        for key, (info, wanted) in candidates.items():
+            action = info.action
+            klass: object = (info.service, signatures.get(key, ())) if not self.exact else key
+            rank = _LEVEL_ORDER[info.access_level]
+            ordered = wanted if len(wanted) == 1 else sorted(wanted, key=lambda r: (r != "*", r))
+            for resource in ordered:
+                answer = decided.get((klass, resource))
+                if answer is None:
+                    answer = ask(action, resource)
+                    decided[(klass, resource)] = answer
+                outcome, keys = answer
+                if outcome is Outcome.ALLOWED:
+                    grants.append(
+                        (info.service, rank, key, resource, action, info.access_level, False, ())
+                    )
+                    if resource == "*":
+                        break  # an unconditional grant on `*` covers the narrower resources
+                elif outcome is Outcome.CONDITIONAL:
+                    grants.append(
+                        (
+                            info.service,
+                            rank,
+                            key,
+                            resource,
+                            action,
+                            info.access_level,
+                            True,
+                            tuple(sorted(keys)),
+                        )
+                    )
+        grants.sort()
+        unknown_out: list[tuple[str, str, Literal["allowed", "conditional", "denied"]]] = []
+        for pattern, asked in unknown.items():
+            verdict: Literal["allowed", "conditional", "denied"] = "denied"
+            for resource in sorted(asked):
+                outcome, _ = ask(pattern, resource)
+                if outcome is Outcome.ALLOWED:
+                    verdict = "allowed"
+                    break
+                if outcome is Outcome.CONDITIONAL:
+                    verdict = "conditional"
+            unknown_out.append((pattern, unknown_reason[pattern], verdict))
+        return _RoleResult(tuple(grants), tuple(unknown_out), notes)
+
+
+def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions:
+    parts: list[tuple[Grant, ...]] = []
+    seen: set[tuple[SourceKind, str | None]] = set()
+    unknown: dict[tuple[str, str, str], UnknownAction] = {}
+    notes: list[str] = list(workload.notes)
+    for cred in workload.credentials:
+        if not cred.exposed:
+            continue
+        if cred.resolved is None:
+            notes.append(
+                f"{cred.source.value} `{cred.role or '?'}` is unresolved: "
+                "its permissions are unknown"
+            )
+            continue
+        if (cred.source, cred.role) in seen:
+            continue  # the same role through the same kind of source (two capacities)
+        seen.add((cred.source, cred.role))
+        result = resolver.role(cred.resolved)
+        for note in result.notes:
+            if note not in notes:
+                notes.append(note)
+        granted = resolver.grants(cred.resolved, cred.source, cred.role)
+        if granted:
+            parts.append(granted)
+        for pattern, reason, outcome in result.unknown:
+            ukey = (cred.source.value, cred.role or "", pattern)
+            if ukey not in unknown:
+                unknown[ukey] = UnknownAction(pattern, cred.source, cred.role, reason, outcome)
+    if len(parts) == 1:
+        allowed = parts[0]  # already in report order
+    else:
+        allowed = tuple(sorted((g for part in parts for g in part), key=Grant.sort_key))
+    return WorkloadPermissions(
+        id=workload.id,
+        kind=workload.kind,
+        platform=workload.platform,
+        credentials=workload.credentials,
+        allowed=allowed,
+        unknown_actions=tuple(sorted(unknown.values(), key=lambda u: (u.action, u.source.value))),
+        notes=tuple(notes),
+        workload=workload,
+    )
+
+
+def effective_permissions(
+    ws: Workspace, workload_id: str | None = None, *, exact: bool = False
+) -> EffectiveReport:
+    """What every workload (or the one named) can do, attributed to credential sources.
+
+    Raises `PolicyevalError` when `workload_id` names no workload (a usage error).
+    `exact=True` asks the evaluator about every action separately (slow; for tests).
+    """
+    workloads = resolve_credentials(ws)
+    if workload_id is not None:
+        workloads = tuple(w for w in workloads if w.id == workload_id)
+        if not workloads:
+            known = ", ".join(f"`{w.id}`" for w in resolve_credentials(ws)[:20])
+            raise PolicyevalError(
+                [
+                    Diagnostic(
+                        "PE089",
+                        Severity.ERROR,
+                        f"no workload `{workload_id}` in the inputs",
+                        help=f"known workloads: {known}"
+                        if known
+                        else "the inputs define no workload",
+                    )
+                ]
+            )
+    resolver = _Resolver(ws, exact=exact)
+    return EffectiveReport(
+        workloads=tuple(_permissions(resolver, w) for w in workloads),
+        diagnostics=ws.diagnostics,
+    )
