@@ -18,6 +18,33 @@ if TYPE_CHECKING:
     from policyeval.model.workspace import Workspace
     from policyeval.resolver.effective import EffectiveReport
 
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load(paths: str | PathLike[str] | Sequence[str | PathLike[str]]) -> Workspace:
+    """Every input under the given files or folders, merged into one Workspace; problems
+    come back as `Workspace.diagnostics`, sorted by position."""
+    from policyeval.sources import load_paths
+
+    items = [paths] if isinstance(paths, (str, PathLike)) else list(paths)
+    return load_paths([str(p) for p in items])
+
+
+def parse_pel(text: str, path: str = "<input>") -> Workspace:
+    """A `.pel` text as a Workspace (imports resolve against the current folder)."""
+    from policyeval.pel import load_pel_text
+
+    return load_pel_text(text, path)
+
+
+def format_pel(text: str, path: str = "<input>") -> str:
+    """The canonical layout of `.pel` text, comments kept; raises `PolicyevalError` when the
+    text does not parse."""
+    from policyeval.syntax.formatter import format_pel as _format
+
+    return _format(text, path)
+
+
 # -- evaluation ------------------------------------------------------------------------------
 
 
@@ -108,4 +135,13 @@ def effective_permissions(workspace: Workspace, workload_id: str | None = None) 
     return _effective(workspace, workload_id)
 
 
-__all__ = ["audit", "compile_policies", "effective_permissions", "evaluate", "render"]
+__all__ = [
+    "audit",
+    "compile_policies",
+    "effective_permissions",
+    "evaluate",
+    "format_pel",
+    "load",
+    "parse_pel",
+    "render",
+]

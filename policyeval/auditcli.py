@@ -192,8 +192,8 @@ def _norm(path: str, root: Path) -> str:
 
 def run_check_command(*, files: Sequence[Path], root: Path, fail_on: str) -> int:
     """The pre-commit gate: the whole workspace is loaded (a policy file changes what the
-    roles that attach it can do), findings are kept when they point into a changed file;
-    failed expectations and input errors are always kept. Plain compiler-style output."""
+    roles that attach it can do); findings and input errors are kept when they point into
+    a changed file, failed expectations always. Plain compiler-style output."""
     threshold = _severity(fail_on)
     if threshold is None:
         return _usage(f"`--fail-on {fail_on}` is not a severity")
@@ -211,7 +211,8 @@ def run_check_command(*, files: Sequence[Path], root: Path, fail_on: str) -> int
             return span is not None and _norm(span.path, Path.cwd()) in changed
 
         findings = tuple(f for f in result.findings if f.code.startswith("PE4") or touched(f.span))
-        result = replace(result, findings=findings)
+        diagnostics = tuple(d for d in result.diagnostics if d.span is None or touched(d.span))
+        result = replace(result, findings=findings, diagnostics=diagnostics)
     print_diagnostics(result.diagnostics, workspace.sources)
     for f in result.findings:
         sys.stdout.write(render_plain(f.to_diagnostic(), workspace.sources) + "\n")

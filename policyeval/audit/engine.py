@@ -362,7 +362,7 @@ class AuditContext:
         users: dict[str, list[tuple[str, str, Span | None]]] = {}
 
         def add(ref: Any, workload: str, how: str) -> None:
-            role = ws.find_role(ref)
+            role = self.find_role(ref)
             if role is not None:
                 users.setdefault(role.name, []).append((workload, how, ref.span))
 
@@ -414,34 +414,53 @@ class AuditContext:
 
     @cached_property
     def workloads(self) -> tuple[Any, ...]:
-        """The resolver's workloads, each with the credential sources it can reach."""
+        """The resolver's workloads, each with the credential sources it can reach (taken
+        from the effective-permissions report, so credentials are resolved once)."""
+        if "effective" in self.__dict__:  # already computed: reuse its resolution
+            found = tuple(w.workload for w in self.effective.workloads if w.workload is not None)
+            if len(found) == len(self.effective.workloads):
+                return found
+        # Credentials only: effective permissions of every workload cost far more, and
+        # only the workloads with declared needs get them (`effective_of`).
         return resolve_workloads(self.workspace)
 
     def workload_needs(self, workload: Any) -> tuple[Need, ...]:
         """Declared needs of a workload: `.pel` needs of the task / containers / pod /
         function, plus needs given for its id from a needs file or recorded usage."""
         wid = str(workload.id)
-        return self._declared_needs.get(wid, ()) + self.needs_of(wid)
+        return self._needs_index.get(wid, ()) + self.needs_of(wid)
 
     @cached_property
-    def _declared_needs(self) -> dict[str, tuple[Need, ...]]:
-        """Workload id → needs declared in the inputs, gathered in one pass over tasks,
-        containers, pods and functions (in that order, as `workload_needs` reports them)."""
-        ws = self.workspace
-        found: dict[str, tuple[Need, ...]] = {}
-        for task in ws.tasks:
-            found[task.id] = (
-                found.get(task.id, ())
-                + task.needs
-                + tuple(n for c in task.containers for n in c.needs)
-            )
+    def _needs_index(self) -> dict[str, tuple[Need, ...]]:
+        """Workload id → `.pel` / task-definition needs (task, its containers, pods, functions)."""
+        index: dict[str, tuple[Need, ...]] = {}
+        for task in self.workspace.tasks:
+            index[task.id] = task.needs + tuple(n for c in task.containers for n in c.needs)
             for c in task.containers:
-                key = f"{task.id}/{c.name}"
-                found[key] = found.get(key, ()) + task.needs + c.needs
-        for pod in ws.pods:
-            found[pod.id] = found.get(pod.id, ()) + pod.needs
-        for fn in ws.functions:
-            found[fn.id] = found.get(fn.id, ()) + fn.needs
+                index[f"{task.id}/{c.name}"] = task.needs + c.needs
+        for pod in self.workspace.pods:
+            index[pod.id] = index.get(pod.id, ()) + pod.needs
+        for fn in self.workspace.functions:
+            index[fn.id] = index.get(fn.id, ()) + fn.needs
+        return index
+
+    @cached_property
+    def _role_index(self) -> dict[str, Role]:
+        index: dict[str, Role] = {}
+        for role in reversed(self.workspace.roles):  # the first definition wins
+            index[role.name] = role
+            if role.arn:
+                index[role.arn] = role
+        return index
+
+    def find_role(self, ref: Any) -> Role | None:
+        """`Workspace.find_role` through an index (audits of big account dumps)."""
+        key = ref.value if hasattr(ref, "value") else ref
+        if not key:
+            return None
+        found = self._role_index.get(key)
+        if found is None and key.startswith("arn:"):
+            found = self._role_index.get(key.split(":", 5)[-1].rsplit("/", 1)[-1])
         return found
 
 

@@ -62,7 +62,10 @@ class Finding:
     def to_diagnostic(self) -> Diagnostic:
         notes = self.notes
         if self.statements:
-            notes = (*notes, *(f"granted by the statement at {s}" for s in self.statements))
+            notes = (
+                *notes,
+                *(f"see the statement at {s}" for s in self.statements if s != self.span),
+            )
         return Diagnostic(self.code, self.severity, self.message, self.span, self.help, notes)
 
     def sort_key(self) -> tuple[str, int, int, str, str, str]:

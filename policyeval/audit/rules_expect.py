@@ -89,8 +89,9 @@ def expectation_failed(ctx: AuditContext) -> Iterator[Finding]:
     What it finds:
     An `expect` assertion of a `.pel` file that does not hold: a workload that can do
     what it must not, or cannot do what it must. Every credential the workload reaches
-    counts, host credentials included. A grant that depends on a condition the audit
-    cannot know fails a `cannot` and does not satisfy a `can`; the note names the keys.
+    counts, host credentials included. Both forms ask what is possible: a grant that
+    depends on context the audit cannot know (a region, a tag) fails a `cannot` (the
+    message names the keys) and satisfies a `can`.
 
     Why it matters:
     Expectations are the gate of the pre-commit hook and of deployment pipelines: they
@@ -122,15 +123,11 @@ def expectation_failed(ctx: AuditContext) -> Iterator[Finding]:
         for w in targets:
             outcomes = _outcomes(ctx, w, exp)
             if exp.can:
-                if any(o == "allowed" for o, _, _ in outcomes):
+                # `can` asks whether it is possible: a grant that depends on context the
+                # audit cannot know (a region, a tag) still satisfies it.
+                if any(o in ("allowed", "conditional") for o, _, _ in outcomes):
                     continue
-                conditional = [(s, k) for o, s, k in outcomes if o == "conditional"]
-                detail = (
-                    "only under conditions on "
-                    + ", ".join(sorted({x for _, ks in conditional for x in ks}))
-                    if conditional
-                    else "no credential it reaches allows it"
-                )
+                detail = "no credential it reaches allows it"
             else:
                 hits = [(o, s, k) for o, s, k in outcomes if o in ("allowed", "conditional")]
                 if not hits:

@@ -347,6 +347,7 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
         for w in ctx.workloads
         if str(w.kind) in ("task", "container", "pod", "function") and ctx.workload_needs(w)
     ]
+    reported: dict[tuple[str, str], frozenset[str]] = {}
     for w in ctx.effective_of(chosen):
         needs = ctx.workload_needs(w)
         for source in w.credentials:
@@ -359,6 +360,11 @@ def beyond_needs(ctx: AuditContext) -> Iterator[Finding]:
             excess = [g for g in grants if not any(need_covers(n, g.action) for n in needs)]
             if not excess:
                 continue
+            actions = frozenset(g.action for g in excess)
+            parent = str(w.id).rsplit("/", 1)[0] if str(w.kind) == "container" else None
+            if parent is not None and reported.get((parent, str(source.role))) == actions:
+                continue  # the task's finding already says it
+            reported[(str(w.id), str(source.role))] = actions
             document = least_privilege_policy(needs)
             pairs = [(g.action, g.resource) for g in excess]
             problems = verify_suggestion(ctx, role, document, needs, pairs)
@@ -567,7 +573,7 @@ def same_roles(ctx: AuditContext) -> Iterator[Finding]:
     for task in ws.tasks:
         if task.task_role is None or task.execution_role is None:
             continue
-        a, b = ws.find_role(task.task_role), ws.find_role(task.execution_role)
+        a, b = ctx.find_role(task.task_role), ctx.find_role(task.execution_role)
         same = (a is not None and a is b) or task.task_role.value == task.execution_role.value
         if same and not task.task_role.is_unknown:
             yield Finding(
@@ -592,7 +598,7 @@ SECRET_ACTIONS = ("secretsmanager:GetSecretValue", "ssm:GetParameters", "kms:Dec
 def _execution_roles(ctx: AuditContext) -> dict[str, tuple[Role, list[Task]]]:
     out: dict[str, tuple[Role, list[Task]]] = {}
     for task in ctx.workspace.tasks:
-        role = ctx.workspace.find_role(task.execution_role)
+        role = ctx.find_role(task.execution_role)
         if role is not None:
             out.setdefault(role.name, (role, []))[1].append(task)
     return out
@@ -687,7 +693,7 @@ def exec_cannot_read(ctx: AuditContext) -> Iterator[Finding]:
         secrets = [(c, s) for c in task.containers for s in c.secrets if not s.is_unknown]
         if not secrets:
             continue
-        role = ws.find_role(task.execution_role)
+        role = ctx.find_role(task.execution_role)
         if role is None:
             if task.execution_role is None:
                 yield Finding(
@@ -767,7 +773,7 @@ def exec_powerful(ctx: AuditContext) -> Iterator[Finding]:
         service = services.get(task.id) or services.get(task.family)
         if not (task.enable_execute_command or service is not None):
             continue
-        role = ws.find_role(task.task_role)
+        role = ctx.find_role(task.task_role)
         if role is None:
             continue
         powers = [

@@ -212,3 +212,22 @@ def test_unknown_git_revision_is_a_usage_error(
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["diff", "--git", "nope", "HEAD"])
     assert result.exit_code == 2
+
+
+def test_check_ignores_input_errors_in_unchanged_files(tmp_path: Path) -> None:
+    clean = _write(tmp_path, CLEAN)
+    _write(tmp_path, "{ not json", "broken.json")
+    result = runner.invoke(app, ["check", str(clean), "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    everything = runner.invoke(app, ["check", "--root", str(tmp_path)])
+    assert everything.exit_code == 2
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    """Progress goes to stderr and only when it is a TTY (never into piped output)."""
+    from policyeval.auditcli import progress_reporter
+
+    with progress_reporter(True, 3) as step:  # pytest's stderr is not a terminal
+        assert step is None
+    with progress_reporter(False, 3) as step:
+        assert step is None
