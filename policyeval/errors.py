@@ -91,6 +91,11 @@ class SourceText:
     """The text of every file read in a run, kept so that diagnostics can show the line."""
 
     texts: dict[str, str] = field(default_factory=dict)
+    #: `texts[path].splitlines()` of the paths shown so far, keyed by the text itself so a
+    #: replaced or re-added text is split again (big inputs carry many diagnostics).
+    _lines: dict[str, tuple[str, list[str]]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def add(self, path: str, text: str) -> None:
         self.texts[path] = text
@@ -99,7 +104,11 @@ class SourceText:
         text = self.texts.get(path)
         if text is None:
             return None
-        lines = text.splitlines()
+        cached = self._lines.get(path)
+        if cached is None or cached[0] is not text:
+            cached = (text, text.splitlines())
+            self._lines[path] = cached
+        lines = cached[1]
         if 1 <= line <= len(lines):
             return lines[line - 1]
         return None

@@ -16,7 +16,9 @@ Lines and columns are 1-based; columns count Unicode code points (as Lark and SA
 from __future__ import annotations
 
 import bisect
+import itertools
 import json.decoder
+import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -112,13 +114,12 @@ class _Locator:
 
 
 def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    find = text.find
-    i = find("\n")
-    while i != -1:
-        starts.append(i + 1)
-        i = find("\n", i + 1)
-    return starts
+    """Offset of the first character of each line (lines end at `\n` only)."""
+    lengths = map(len, text.split("\n"))
+    # Line i starts after the i previous lines and their i newlines.
+    return list(
+        map(operator.add, itertools.accumulate(lengths, initial=0), range(text.count("\n") + 1))
+    )
 
 
 class SpannedDict(dict[str, Any]):
@@ -286,6 +287,7 @@ _DECODER = json.decoder.JSONDecoder(object_pairs_hook=_Pairs, parse_constant=_re
 #: (commas, colons and whitespace are skipped). Only used on text the decoder accepted.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]|[-0-9][-+.0-9eE]*|true|false|null')
 _NO_RESULT: Any = object()
+_match_span = re.Match.span
 
 
 class _TooDeep(Exception):
@@ -300,7 +302,7 @@ def _load_json_fast(text: str, loc: _Locator, max_depth: int) -> Any:
         value = _DECODER.decode(text[offset:] if offset else text)
     except (ValueError, RecursionError):
         return _NO_RESULT
-    raws: list[tuple[int, int]] = [m.span() for m in _TOKEN.finditer(text, offset)]
+    raws: list[tuple[int, int]] = list(map(_match_span, _TOKEN.finditer(text, offset)))
     position = 0
 
     def build(value: Any, depth: int) -> Any:

@@ -113,5 +113,7 @@ def report_model(result: AuditResult, fail_on: Severity = Severity.HIGH) -> sche
 
 
 def render_json(result: AuditResult, fail_on: Severity = Severity.HIGH) -> str:
-    document = report_model(result, fail_on).model_dump(mode="json")
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # pydantic's serializer writes the same text as `json.dumps(model_dump(mode="json"),
+    # indent=2, ensure_ascii=False)` (the report holds only text, integers, booleans and
+    # null) several times faster: `json.dumps` falls back to pure Python with `indent`.
+    return report_model(result, fail_on).model_dump_json(indent=2) + "\n"

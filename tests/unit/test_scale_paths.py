@@ -281,3 +281,37 @@ def test_collector_is_paused_inside_and_restored_after() -> None:
         assert not gc.isenabled()
     finally:
         (gc.enable if was else gc.disable)()
+
+
+# -- reports and diagnostics of big runs --------------------------------------------------
+
+
+def test_source_lines_follow_a_replaced_text() -> None:
+    from policyeval.errors import SourceText
+
+    sources = SourceText()
+    sources.add("f", "one\ntwo\n")
+    assert sources.line("f", 2) == "two"
+    sources.add("f", "uno\ndos\ntres\n")
+    assert sources.line("f", 2) == "dos"
+    assert sources.line("f", 4) is None
+    assert sources.line("g", 1) is None
+
+
+def test_json_report_is_the_text_json_dumps_would_write() -> None:
+    from policyeval.audit.run import audit
+    from policyeval.report.to_json import render_json, report_model
+
+    samples = Path(__file__).resolve().parent.parent.parent / "samples"
+    result = audit([str(samples)])
+    assert result.findings  # the sample estate has findings to serialise
+    expected = json.dumps(
+        report_model(result).model_dump(mode="json"), indent=2, ensure_ascii=False
+    )
+    assert render_json(result) == expected + "\n"
+
+
+def test_line_starts_count_only_newlines() -> None:
+    for text in ("", "a", "\n", "a\nb", "a\n\nb\n", "\r\n\u2028x\ny\n"):
+        expected = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+        assert positions._line_starts(text) == expected
