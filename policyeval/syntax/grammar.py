@@ -63,14 +63,49 @@ def _build(keep_all_tokens: bool, sink: Callable[[Token], Token], cache: bool | 
 def pel_parser() -> tuple[Lark, CommentSink]:
     """The parser used to build models (punctuation and keywords dropped from the tree)."""
     sink = CommentSink()
-    return _build(False, sink, False), sink
+    return _build(False, sink, cache_file("model")), sink
 
 
 @functools.cache
 def pel_layout_parser() -> tuple[Lark, CommentSink]:
     """The parser used by the formatter: every token kept, so layout can be rebuilt."""
     sink = CommentSink()
-    return _build(True, sink, False), sink
+    return _build(True, sink, cache_file("layout")), sink
+
+
+#: Set to any non-empty value to build the parser from the grammar every time.
+NO_CACHE_ENV = "POLICYEVAL_NO_CACHE"
+
+
+def cache_file(variant: str) -> str | bool:
+    """Where Lark keeps the analysed grammar between runs, or False for no cache.
+
+    Building the strict LALR parser (grammar analysis and terminal-collision checks) costs
+    most of a cold `policyeval check` on a `.pel` file; Lark's `cache=` stores the result
+    and checks the grammar's and options' hash on load. Lark's cache is a pickle, so it is
+    only used inside a directory private to the current user (`$XDG_CACHE_HOME/policyeval`
+    or `~/.cache/policyeval`, mode 0700, owned by the user); anything else means no cache.
+    """
+    import hashlib
+    import os
+    import stat
+
+    import lark
+
+    if os.environ.get(NO_CACHE_ENV) or not hasattr(os, "getuid"):
+        return False
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "policyeval")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.stat(folder, follow_symlinks=False)
+    except OSError:
+        return False
+    private = stat.S_ISDIR(info.st_mode) and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if not private or info.st_uid != os.getuid():
+        return False
+    digest = hashlib.sha256(grammar_text().encode("utf-8")).hexdigest()[:16]
+    return os.path.join(folder, f"pel-{variant}-lark{lark.__version__}-{digest}.cache")
 
 
 def build_parser_for_benchmark(cache: bool | str) -> Lark:

@@ -315,3 +315,52 @@ def test_line_starts_count_only_newlines() -> None:
     for text in ("", "a", "\n", "a\nb", "a\n\nb\n", "\r\n\u2028x\ny\n"):
         expected = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
         assert positions._line_starts(text) == expected
+
+
+# -- the .pel parser cache ----------------------------------------------------------------
+
+
+def test_parser_cache_lives_in_a_private_user_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policyeval.syntax.grammar import NO_CACHE_ENV, cache_file
+
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    found = cache_file("model")
+    assert isinstance(found, str) and found.startswith(str(tmp_path / "policyeval"))
+    assert (tmp_path / "policyeval").stat().st_mode & 0o777 == 0o700
+    assert cache_file("layout") != found
+
+
+def test_shared_or_disabled_cache_folder_means_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policyeval.syntax.grammar import NO_CACHE_ENV, cache_file
+
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    (tmp_path / "policyeval").mkdir(mode=0o700)
+    (tmp_path / "policyeval").chmod(0o777)  # writable by others: a pickle there is not trusted
+    assert cache_file("model") is False
+    (tmp_path / "policyeval").chmod(0o700)
+    monkeypatch.setenv(NO_CACHE_ENV, "1")
+    assert cache_file("model") is False
+
+
+def test_parser_loaded_from_the_cache_parses_like_a_fresh_one(tmp_path: Path) -> None:
+    from policyeval.syntax.grammar import CommentSink, _build
+
+    text = (
+        'account 111122223333\n# leading comment\npolicy p {\n  allow s3:GetObject on "*"  # why\n}\n'
+        "role r { trust service ecs-tasks.amazonaws.com; attach p }\n"
+    )
+    path = str(tmp_path / "pel.cache")
+    trees, comments = [], []
+    for cache in (False, path, path):  # no cache, cache written, cache read
+        sink = CommentSink()
+        trees.append(_build(False, sink, cache).parse(text))
+        comments.append([(str(t), t.line, t.column) for t in sink.tokens])
+    assert Path(path).exists()
+    assert trees[0] == trees[1] == trees[2]
+    assert comments[0] == comments[1] == comments[2] and len(comments[0]) == 2
