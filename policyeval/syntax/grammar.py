@@ -56,6 +56,9 @@ def _build(keep_all_tokens: bool, sink: Callable[[Token], Token], cache: bool | 
         keep_all_tokens=keep_all_tokens,
         lexer_callbacks={"COMMENT": sink},
         cache=cache,
+        # Keep `Lark.grammar` on a parser loaded from the cache too (tools such as
+        # hypothesis' `from_lark` read it).
+        cache_grammar=bool(cache),
     )
 
 
@@ -105,7 +108,7 @@ def cache_file(variant: str) -> str | bool:
     if not private or info.st_uid != os.getuid():
         return False
     digest = hashlib.sha256(grammar_text().encode("utf-8")).hexdigest()[:16]
-    return os.path.join(folder, f"pel-{variant}-lark{lark.__version__}-{digest}.cache")
+    return os.path.join(folder, f"pel-{variant}-lark{lark.__version__}-{digest}-grammar.cache")
 
 
 def build_parser_for_benchmark(cache: bool | str) -> Lark:

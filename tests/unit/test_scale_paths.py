@@ -362,5 +362,6 @@ def test_parser_loaded_from_the_cache_parses_like_a_fresh_one(tmp_path: Path) ->
         trees.append(_build(False, sink, cache).parse(text))
         comments.append([(str(t), t.line, t.column) for t in sink.tokens])
     assert Path(path).exists()
+    assert hasattr(_build(False, CommentSink(), path), "grammar")  # hypothesis' from_lark needs it
     assert trees[0] == trees[1] == trees[2]
     assert comments[0] == comments[1] == comments[2] and len(comments[0]) == 2
