@@ -118,7 +118,7 @@ def render(
     result: AuditResult, output_format: str = "table", *, fail_on: Severity | str = "high"
 ) -> str:
     """An `AuditResult` as text: `table`, `json`, `sarif` or `markdown`."""
-    from policyeval.audit.run import render as _render
+    from policyeval.report.render import render as _render
 
     return _render(result, output_format, fail_on=fail_on)
 

@@ -137,9 +137,10 @@ def run_audit_command(
     from dataclasses import replace
 
     from policyeval.audit.engine import AuditOptions, run_audit, selected_rules
-    from policyeval.audit.run import load, render
+    from policyeval.audit.run import load
     from policyeval.audit.suppressions import read_baseline
     from policyeval.audit.suppressions import write_baseline as write_file
+    from policyeval.report.render import render
 
     workspace = load(list(paths) or [Path(".")])
     extra: list[Diagnostic] = []

@@ -14,15 +14,12 @@ from policyeval.errors import Diagnostic, Severity
 from policyeval.model.expect import Need, Suppression
 from policyeval.model.workspace import Workspace
 
-FORMATS = ("table", "json", "sarif", "markdown")
-
 
 def load(paths: Sequence[str | PathLike[str]]) -> Workspace:
     """Every input under `paths`, merged; unreadable inputs become diagnostics."""
-    from policyeval.sources import load_paths  # type: ignore[import-not-found,unused-ignore]
+    from policyeval.sources import load_paths
 
-    found: Workspace = load_paths([fspath(p) for p in paths])
-    return found
+    return load_paths([fspath(p) for p in paths])
 
 
 def audit(
@@ -60,27 +57,3 @@ def audit(
         baseline=suppressions,
     )
     return run_audit(workspace, options, progress=progress)
-
-
-def render(
-    result: AuditResult, output_format: str = "table", *, fail_on: Severity | str = "high"
-) -> str:
-    """Render with one of FORMATS; unknown formats are misuse (ValueError)."""
-    threshold = Severity(fail_on)
-    if output_format == "json":
-        from policyeval.report.to_json import render_json
-
-        return render_json(result, threshold)
-    if output_format == "sarif":
-        from policyeval.report.to_sarif import render_sarif
-
-        return render_sarif(result, threshold)
-    if output_format == "markdown":
-        from policyeval.report.to_markdown import render_markdown
-
-        return render_markdown(result, threshold)
-    if output_format == "table":
-        from policyeval.report.to_table import render_table_text
-
-        return render_table_text(result, threshold)
-    raise ValueError(f"unknown format `{output_format}`; expected one of {', '.join(FORMATS)}")

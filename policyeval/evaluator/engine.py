@@ -307,7 +307,12 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
                 (),
                 "allowed by an identity policy",
             )
-        direct = [h for h in resource if h.principal is PrincipalMatch.DIRECT]
+        # A statement that names the requester itself, or everyone (`"*"` matches the
+        # session principal directly, as it matches an anonymous caller), is not capped by
+        # an implicit deny in the boundary or session policy; one naming the role ARN is.
+        direct = [
+            h for h in resource if h.principal in (PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE)
+        ]
         if direct:
             return Decision(
                 Outcome.ALLOWED,
@@ -316,9 +321,7 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
                 (),
                 "allowed by the resource policy, which names this exact principal",
             )
-        capped = [
-            h for h in resource if h.principal in (PrincipalMatch.ROLE, PrincipalMatch.EVERYONE)
-        ]
+        capped = [h for h in resource if h.principal is PrincipalMatch.ROLE]
         if capped and boundary_ok and session_ok:
             return Decision(
                 Outcome.ALLOWED,

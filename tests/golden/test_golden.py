@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from policyeval.audit.engine import run_audit
-from policyeval.audit.run import render
+from policyeval.report.render import render
 from tests.golden.sample import sample_workspace
 
 HERE = Path(__file__).parent

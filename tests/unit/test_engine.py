@@ -242,3 +242,12 @@ def test_root_user_has_full_access_in_its_account_but_scps_still_apply() -> None
 def test_resource_policy_allow_without_principal_grants_nothing() -> None:
     outcome, _ = decide(resourcePolicy=doc(allow()))
     assert outcome is Outcome.IMPLICIT_DENY
+
+
+def test_public_resource_grant_is_not_capped_by_boundary() -> None:
+    """A resource policy open to `*` matches the session principal itself (an anonymous
+    caller could read it too), so the boundary's implicit deny does not remove it."""
+    outcome, gate = decide(
+        resourcePolicy=doc(allow(Principal="*")), permissionBoundaries=[doc(allow("ec2:*"))]
+    )
+    assert (outcome, gate) == (Outcome.ALLOWED, Gate.RESOURCE)
