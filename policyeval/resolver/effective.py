@@ -369,6 +369,8 @@ class _Resolver:
         self._compiler = PolicyCompiler()
         self._roles: dict[str, _RoleResult] = {}
         self._grants: dict[tuple[str, SourceKind, str | None], tuple[Grant, ...]] = {}
+        #: `Grant.sort_key()` of each grant in `_grants`, computed from the role's tuples.
+        self._keys: dict[tuple[str, SourceKind, str | None], tuple[tuple[Any, ...], ...]] = {}
 
     def compiled(self, policies: PolicySet) -> CompiledPolicySet:
         found = self._compiled.get(policies)
@@ -390,14 +392,26 @@ class _Resolver:
         key = (role_arn(self.ws, role), source, label)
         found = self._grants.get(key)
         if found is None:
+            role_grants = self.role(role).grants
             found = tuple(
                 Grant(action, resource, source, label, service, level, conditional, keys)
                 for service, _rank, _key, resource, action, level, conditional, keys in (
-                    self.role(role).grants
+                    role_grants
                 )
             )
             self._grants[key] = found
+            # The same tuples `Grant.sort_key` builds: (service, level rank, lower-case
+            # action, resource, source, role); the role's tuples already hold the first four.
+            tail = (source, label or "")
+            self._keys[key] = tuple((*g[:4], *tail) for g in role_grants)
         return found
+
+    def sort_keys(
+        self, role: Role, source: SourceKind, label: str | None
+    ) -> tuple[tuple[Any, ...], ...]:
+        """`Grant.sort_key()` of each of `grants(role, source, label)`, in the same order."""
+        self.grants(role, source, label)
+        return self._keys[(role_arn(self.ws, role), source, label)]
 
     def _evaluate_role(self, role: Role, arn: str) -> _RoleResult:
         from policyeval.evaluator.decision import Outcome
@@ -500,8 +514,13 @@ class _Resolver:
         return _RoleResult(tuple(grants), tuple(unknown_out), notes)
 
 
+def _first_item(pair: tuple[tuple[Any, ...], Grant]) -> tuple[Any, ...]:
+    return pair[0]
+
+
 def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions:
     parts: list[tuple[Grant, ...]] = []
+    part_keys: list[tuple[tuple[Any, ...], ...]] = []
     seen: set[tuple[SourceKind, str | None]] = set()
     unknown: dict[tuple[str, str, str], UnknownAction] = {}
     notes: list[str] = list(workload.notes)
@@ -524,6 +543,7 @@ def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions
         granted = resolver.grants(cred.resolved, cred.source, cred.role)
         if granted:
             parts.append(granted)
+            part_keys.append(resolver.sort_keys(cred.resolved, cred.source, cred.role))
         for pattern, reason, outcome in result.unknown:
             ukey = (cred.source.value, cred.role or "", pattern)
             if ukey not in unknown:
@@ -531,7 +551,15 @@ def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions
     if len(parts) == 1:
         allowed = parts[0]  # already in report order
     else:
-        allowed = tuple(sorted((g for part in parts for g in part), key=Grant.sort_key))
+        # Stable sort on precomputed `Grant.sort_key()` values: the order of
+        # `sorted(grants, key=Grant.sort_key)` without calling it per grant and workload.
+        decorated = [
+            (k, g)
+            for keys, part in zip(part_keys, parts, strict=True)
+            for k, g in zip(keys, part, strict=True)
+        ]
+        decorated.sort(key=_first_item)
+        allowed = tuple(g for _k, g in decorated)
     return WorkloadPermissions(
         id=workload.id,
         kind=workload.kind,

@@ -365,3 +365,15 @@ def test_parser_loaded_from_the_cache_parses_like_a_fresh_one(tmp_path: Path) ->
     assert hasattr(_build(False, CommentSink(), path), "grammar")  # hypothesis' from_lark needs it
     assert trees[0] == trees[1] == trees[2]
     assert comments[0] == comments[1] == comments[2] and len(comments[0]) == 2
+
+
+def test_grants_from_several_sources_come_in_report_order() -> None:
+    from policyeval.resolver.effective import Grant, effective_permissions
+    from policyeval.sources import load_paths
+
+    samples = Path(__file__).resolve().parent.parent.parent / "samples"
+    report = effective_permissions(load_paths([str(samples)]))
+    mixed = [w for w in report.workloads if len({(g.source, g.role) for g in w.allowed}) > 1]
+    assert mixed  # the sample estate has containers that reach host credentials too
+    for w in report.workloads:
+        assert list(w.allowed) == sorted(w.allowed, key=Grant.sort_key)
