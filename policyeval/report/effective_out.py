@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 from rich.console import Console
 from rich.table import Table
@@ -15,7 +14,13 @@ from policyeval.resolver.effective import EffectiveReport, WorkloadPermissions
 
 def render_effective_json(report: EffectiveReport) -> str:
     """The stable JSON shape (`schema_version`), indented, keys in a fixed order."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    # pydantic-core (pydantic's own serializer) writes the same text as `json.dumps(...,
+    # indent=2, ensure_ascii=False)` for these plain dicts, lists, strings, integers,
+    # booleans and nulls, several times faster: `json.dumps` is pure Python with `indent`,
+    # and a big estate's report holds millions of grants.
+    from pydantic_core import to_json
+
+    return to_json(report.to_dict(), indent=2).decode("utf-8") + "\n"
 
 
 def _reach_cell(reachable: object, host: bool) -> Text:

@@ -377,3 +377,15 @@ def test_grants_from_several_sources_come_in_report_order() -> None:
     assert mixed  # the sample estate has containers that reach host credentials too
     for w in report.workloads:
         assert list(w.allowed) == sorted(w.allowed, key=Grant.sort_key)
+
+
+def test_effective_json_is_the_text_json_dumps_would_write() -> None:
+    from policyeval.report.effective_out import render_effective_json
+    from policyeval.resolver.effective import effective_permissions
+    from policyeval.sources import load_paths
+
+    samples = Path(__file__).resolve().parent.parent.parent / "samples"
+    report = effective_permissions(load_paths([str(samples)]))
+    assert any(w.allowed for w in report.workloads)
+    expected = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    assert render_effective_json(report) == expected
