@@ -108,6 +108,39 @@ def eval_command(
 # -- effective and graph (credential reachability) --------------------------------------------
 
 
+# -- input limits (hardening): shared by every command that reads input files ---------------
+
+MaxFileSizeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-file-size",
+        help="largest input file read, e.g. 64M (default 64M; .pel files 8M); "
+        "larger files are reported as PE092 / PE005 and skipped",
+    ),
+]
+AllowOutsideOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside-imports",
+        help="let .pel imports read files outside the project folder (PE028 otherwise)",
+    ),
+]
+
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """`65536`, `64K`, `64M`, `1G` (binary units, case-insensitive) → bytes."""
+    raw = text.strip().lower().removesuffix("b").removesuffix("i")
+    unit = raw[-1:] if raw[-1:] in _SIZE_UNITS else ""
+    number = raw[: len(raw) - len(unit)].strip()
+    if not number.isdigit() or int(number) <= 0:
+        raise typer.BadParameter(
+            f"`{text}` is not a size such as 64M", param_hint="--max-file-size"
+        )
+    return int(number) * _SIZE_UNITS[unit]
+
+
 class EffectiveFormat(StrEnum):
     table = "table"
     json = "json"
@@ -118,16 +151,25 @@ class GraphFormat(StrEnum):
     dot = "dot"
 
 
-def _load_workspace(paths: list[Path]) -> tuple[Workspace, int]:
+def _load_workspace(
+    paths: list[Path], max_file_size: str | None = None, allow_outside_imports: bool = False
+) -> tuple[Workspace, int]:
     """Load PATHS; diagnostics go to stderr. Returns the workspace and 2 when input had errors."""
     from policyeval.errors import Severity, render_plain, sorted_diagnostics
 
     try:
-        from policyeval.sources import load_paths  # type: ignore[import-not-found,unused-ignore]
+        from policyeval.sources import (  # type: ignore[import-not-found,unused-ignore]
+            MAX_FILE_BYTES,
+            load_paths,
+        )
     except ImportError:
         sys.stderr.write("policyeval: reading input files is not available in this build\n")
         raise typer.Exit(EXIT_ERROR) from None
-    workspace: Workspace = load_paths([str(p) for p in paths])
+    workspace: Workspace = load_paths(
+        [str(p) for p in paths],
+        max_bytes=parse_size(max_file_size) if max_file_size is not None else MAX_FILE_BYTES,
+        allow_outside=allow_outside_imports,
+    )
     code = EXIT_CLEAN
     for diagnostic in sorted_diagnostics(workspace.diagnostics):
         sys.stderr.write(render_plain(diagnostic, workspace.sources) + "\n")
@@ -153,13 +195,15 @@ def effective_command(
         EffectiveFormat, typer.Option("--format", help="output format")
     ] = EffectiveFormat.table,
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+    max_file_size: MaxFileSizeOption = None,
+    allow_outside_imports: AllowOutsideOption = False,
 ) -> None:
     """What each workload can do: its credential sources and their grants, by service."""
     from policyeval.api import effective_permissions
     from policyeval.errors import PolicyevalError, render_plain
     from policyeval.report.effective_out import render_effective_json, render_effective_table
 
-    workspace, code = _load_workspace(paths)
+    workspace, code = _load_workspace(paths, max_file_size, allow_outside_imports)
     try:
         report = effective_permissions(workspace, workload)
     except PolicyevalError as exc:
@@ -180,12 +224,14 @@ def graph_command(
         GraphFormat, typer.Option("--format", help="graph language")
     ] = GraphFormat.mermaid,
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+    max_file_size: MaxFileSizeOption = None,
+    allow_outside_imports: AllowOutsideOption = False,
 ) -> None:
     """Credential reachability: workload → credential source → role → policies."""
     from policyeval.report.to_graph import render_graph_dot, render_graph_mermaid
     from policyeval.resolver.credentials import resolve_credentials
 
-    workspace, code = _load_workspace(paths)
+    workspace, code = _load_workspace(paths, max_file_size, allow_outside_imports)
     workloads = resolve_credentials(workspace)
     if output_format is GraphFormat.dot:
         _write(render_graph_dot(workloads), output)
