@@ -22,6 +22,13 @@ from typing import Any
 
 from policyeval.compiler.conditions import operator_suggestions, parse_operator
 from policyeval.errors import Diagnostic, Severity, Span
+from policyeval.limits import (
+    CODE_POLICY_TOO_LARGE,
+    MAX_POLICY_ENTRIES,
+    TOO_LARGE_HELP,
+    policy_entries,
+    too_large_message,
+)
 from policyeval.model.policy import (
     KNOWN_VERSIONS,
     Condition,
@@ -99,9 +106,17 @@ def _decode_string_document(text: str) -> Any:
 
 
 def policy_from_document(
-    document: Any, name: str, path: str = "<input>", span: Span | None = None
+    document: Any,
+    name: str,
+    path: str = "<input>",
+    span: Span | None = None,
+    *,
+    max_entries: int = MAX_POLICY_ENTRIES,
 ) -> tuple[Policy | None, list[Diagnostic]]:
-    """Validate a parsed document (positions kept when it came from `load_json`)."""
+    """Validate a parsed document (positions kept when it came from `load_json`).
+
+    A document holding more than `max_entries` entries is refused (PE093): AWS refuses it too.
+    """
     fallback = span or span_of(document) or Span(path, 1, 1)
     out = _Collector(path, fallback)
     inner, wrapped_name = _unwrap(document)
@@ -117,6 +132,15 @@ def policy_from_document(
         # A document held in a string: positions point at that string.
         out.fallback = span_of(document) or fallback
     policy = _policy(inner, wrapped_name or name, out)
+    if policy is not None and not out.items:
+        entries = policy_entries(policy)
+        if entries > max_entries:
+            out.error(
+                CODE_POLICY_TOO_LARGE,
+                too_large_message(entries, max_entries),
+                policy.span or out.fallback,
+                TOO_LARGE_HELP,
+            )
     return (policy if not out.items else None), out.items
 
 
@@ -319,14 +343,14 @@ def _text(value: str | bool | int | float) -> str:
 
 
 def load_policy_text(
-    text: str, path: str, name: str | None = None
+    text: str, path: str, name: str | None = None, *, max_entries: int = MAX_POLICY_ENTRIES
 ) -> tuple[Policy | None, list[Diagnostic]]:
     """Parse and validate policy JSON text, keeping positions."""
     try:
         document = load_json(text, path)
     except InputError as exc:
         return None, [exc.diagnostic]
-    return policy_from_document(document, name or Path(path).stem, path)
+    return policy_from_document(document, name or Path(path).stem, path, max_entries=max_entries)
 
 
 def load_policy_file(path: str, text: str | None = None) -> tuple[Policy | None, list[Diagnostic]]:
