@@ -151,6 +151,13 @@ def _window(text: str, column: int) -> tuple[str, int]:
     return prefix + piece + suffix, column - start + len(prefix)
 
 
+def printable(text: str) -> str:
+    """Input text made safe for a terminal: control characters (ESC, BEL, CR …) become
+    U+FFFD, so an ARN or condition value cannot move the cursor or change colours. Rich
+    markup is not interpreted by callers that print `rich.text.Text`; this covers the rest."""
+    return _printable(text)
+
+
 def _printable(text: str) -> str:
     """Replace control characters so input cannot drive the terminal."""
     return "".join(ch if ch == "\t" or ch.isprintable() else "\ufffd" for ch in text)
