@@ -37,7 +37,7 @@ from policyeval.model.policy import (
     Principal,
     Statement,
 )
-from policyeval.readers.positions import InputError, load_json, span_at, span_of
+from policyeval.readers.positions import InputError, key_span, load_json, span_at, span_of
 
 _TOP = {"Version", "Id", "Statement"}
 _STATEMENT = {
@@ -148,7 +148,10 @@ def _policy(doc: dict[str, Any], name: str, out: _Collector) -> Policy | None:
     for key in doc:
         if key not in _TOP:
             out.error(
-                "PE041", f"unknown policy element `{key}`", out.span(doc, key), _hint(key, _TOP)
+                "PE041",
+                f"unknown policy element `{key}`",
+                key_span(doc, key) or out.span(doc, key),
+                _hint(key, _TOP),
             )
     version = doc.get("Version")
     if version is not None and version not in KNOWN_VERSIONS:
@@ -213,7 +216,7 @@ def _statement(stmt: dict[str, Any], out: _Collector, where: Span | None) -> Sta
             out.error(
                 "PE044",
                 f"unknown statement element `{key}`",
-                out.span(stmt, key),
+                key_span(stmt, key) or out.span(stmt, key),
                 _hint(key, _STATEMENT),
             )
     effect_raw = stmt.get("Effect")

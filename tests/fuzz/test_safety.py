@@ -231,8 +231,10 @@ def test_eval_table_output_escapes_markup_and_controls_in_policy_names(tmp_path:
     file.write_text(json.dumps(document), encoding="utf-8")
     result = CliRunner().invoke(
         app,
-        ["eval", "--principal", "arn:aws:iam::1:role/r", "--action", "s3:GetObject"]
-        + ["--resource", "*", "--identity", str(file)],
+        [
+            *("eval", "--principal", "arn:aws:iam::1:role/r", "--action", "s3:GetObject"),
+            *("--resource", "*", "--identity", str(file)),
+        ],
     )
     assert result.exit_code == 0
     assert "\x1b[2J" not in result.output
