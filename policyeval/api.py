@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from os import PathLike
 from typing import TYPE_CHECKING
 
 from policyeval.compiler.compiled import CompiledPolicySet, PolicySet, compile_policies
@@ -11,8 +12,38 @@ from policyeval.evaluator.engine import evaluate as _evaluate
 from policyeval.evaluator.request import Request
 
 if TYPE_CHECKING:
+    from policyeval.audit.engine import AuditResult
+    from policyeval.errors import Severity
+    from policyeval.model.expect import Need
     from policyeval.model.workspace import Workspace
     from policyeval.resolver.effective import EffectiveReport
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load(paths: str | PathLike[str] | Sequence[str | PathLike[str]]) -> Workspace:
+    """Every input under the given files or folders, merged into one Workspace; problems
+    come back as `Workspace.diagnostics`, sorted by position."""
+    from policyeval.sources import load_paths
+
+    items = [paths] if isinstance(paths, (str, PathLike)) else list(paths)
+    return load_paths([str(p) for p in items])
+
+
+def parse_pel(text: str, path: str = "<input>") -> Workspace:
+    """A `.pel` text as a Workspace (imports resolve against the current folder)."""
+    from policyeval.pel import load_pel_text
+
+    return load_pel_text(text, path)
+
+
+def format_pel(text: str, path: str = "<input>") -> str:
+    """The canonical layout of `.pel` text, comments kept; raises `PolicyevalError` when the
+    text does not parse."""
+    from policyeval.syntax.formatter import format_pel as _format
+
+    return _format(text, path)
+
 
 # -- evaluation ------------------------------------------------------------------------------
 
@@ -51,6 +82,47 @@ def evaluate(
     return _evaluate(compiled, request)
 
 
+# -- audit and render (owned by the audit) ------------------------------------------------------
+
+
+def audit(
+    paths_or_workspace: Workspace | str | PathLike[str] | Sequence[str | PathLike[str]],
+    *,
+    fail_on: Severity | str = "high",
+    baseline: str | PathLike[str] | None = None,
+    needs: Mapping[str, Sequence[Need]] | None = None,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    only_paths: tuple[str, ...] | None = None,
+) -> AuditResult:
+    """Audit a workspace (or the inputs under the given paths); never prints.
+
+    Input problems are diagnostics inside the result; `result.exit_code(fail_on)` is the
+    CLI's exit code (0 clean, 1 findings at or above `fail_on`, 2 input errors). `needs`
+    maps workload ids to declared needs (from a needs file or recorded usage).
+    """
+    from policyeval.audit.run import audit as _audit
+
+    return _audit(
+        paths_or_workspace,
+        fail_on=fail_on,
+        baseline=baseline,
+        needs=needs,
+        select=select,
+        ignore=ignore,
+        only_paths=only_paths,
+    )
+
+
+def render(
+    result: AuditResult, output_format: str = "table", *, fail_on: Severity | str = "high"
+) -> str:
+    """An `AuditResult` as text: `table`, `json`, `sarif` or `markdown`."""
+    from policyeval.report.render import render as _render
+
+    return _render(result, output_format, fail_on=fail_on)
+
+
 # -- effective permissions (resolver) ----------------------------------------------------------
 
 
@@ -63,4 +135,13 @@ def effective_permissions(workspace: Workspace, workload_id: str | None = None) 
     return _effective(workspace, workload_id)
 
 
-__all__ = ["compile_policies", "effective_permissions", "evaluate"]
+__all__ = [
+    "audit",
+    "compile_policies",
+    "effective_permissions",
+    "evaluate",
+    "format_pel",
+    "load",
+    "parse_pel",
+    "render",
+]

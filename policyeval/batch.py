@@ -12,6 +12,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from policyeval.compiler.compiled import CompiledPolicy, CompiledPolicySet, PolicySet
 from policyeval.errors import Diagnostic
 from policyeval.evaluator.decision import Decision, Gate
@@ -35,7 +37,7 @@ class CaseError(ValueError):
 def _policy(raw: Any, name: str) -> Policy:
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            raw = loads(raw)
         except ValueError as exc:
             raise CaseError(f"policy `{name}` is not valid JSON: {exc}") from None
     policy, diagnostics = policy_from_document(raw, name, f"<case:{name}>")
@@ -53,10 +55,10 @@ class _CompiledCache:
 
     def __init__(self, size: int = 2048) -> None:
         self.size = size
-        self.items: OrderedDict[tuple[Gate, str, str], CompiledPolicy] = OrderedDict()
+        self.items: OrderedDict[tuple[Gate, str, str | bytes], CompiledPolicy] = OrderedDict()
 
     def get(self, raw: Any, name: str, gate: Gate) -> CompiledPolicy:
-        text = raw if isinstance(raw, str) else _canonical(raw, name)
+        text = raw if isinstance(raw, str) else _fingerprint(raw, name)
         key = (gate, name, text)
         found = self.items.get(key)
         if found is not None:
@@ -69,14 +71,40 @@ class _CompiledCache:
         return compiled
 
 
-def _canonical(raw: Any, name: str) -> str:
+def _fingerprint(raw: Any, name: str) -> str | bytes:
+    """A key for parsed JSON content: its canonical serialisation (keys sorted)."""
     try:
-        return json.dumps(raw, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError, RecursionError):
-        raise CaseError(f"policy `{name}` cannot be read") from None
+        return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits, deep nesting
+        try:
+            return repr(raw)
+        except RecursionError:
+            raise CaseError(f"policy `{name}` is nested too deeply") from None
+
+
+def loads(text: str) -> Any:
+    """Parse JSON quickly; what orjson refuses but the standard library reads (integers
+    beyond 64 bits) still parses."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 _CACHE = _CompiledCache()
+
+#: Whole compiled policy sets by the policies of a case, so that a role's per-action plans
+#: are shared by every case that uses the role.
+_SETS: OrderedDict[str | bytes, CompiledPolicySet] = OrderedDict()
+_SETS_SIZE = 512
+_POLICY_FIELDS = (
+    "identityPolicies",
+    "permissionBoundaries",
+    "sessionPolicy",
+    "resourcePolicy",
+    "scps",
+    "rcps",
+)
 
 
 def _short(diagnostic: Diagnostic) -> str:
@@ -165,8 +193,21 @@ _FULL_ACCESS_RCP = CompiledPolicy(RCP_FULL_ACCESS, Gate.RCP)
 
 
 def compile_case(case: dict[str, Any]) -> tuple[CompiledPolicySet, Request]:
-    """Like `case_request`, but with every policy compiled through the shared cache."""
+    """Like `case_request`, but with every policy compiled through the shared caches."""
     request = _request_only(case)
+    key = _fingerprint(tuple(case.get(field) for field in _POLICY_FIELDS), "case")
+    found = _SETS.get(key)
+    if found is not None:
+        _SETS.move_to_end(key)
+        return found, request
+    compiled = _compile_set(case)
+    _SETS[key] = compiled
+    if len(_SETS) > _SETS_SIZE:
+        _SETS.popitem(last=False)
+    return compiled, request
+
+
+def _compile_set(case: dict[str, Any]) -> CompiledPolicySet:
     identity = case.get("identityPolicies") or []
     boundaries = case.get("permissionBoundaries") or []
     if not isinstance(identity, list):
@@ -178,7 +219,7 @@ def compile_case(case: dict[str, Any]) -> tuple[CompiledPolicySet, Request]:
     get = _CACHE.get
     session = case.get("sessionPolicy")
     resource = case.get("resourcePolicy")
-    compiled = CompiledPolicySet(
+    return CompiledPolicySet(
         identity=tuple(get(p, f"identity[{i}]", Gate.IDENTITY) for i, p in enumerate(identity)),
         boundary=get(boundaries[0], "boundary", Gate.BOUNDARY) if boundaries else None,
         session=get(session, "session", Gate.SESSION) if session else None,
@@ -192,7 +233,6 @@ def compile_case(case: dict[str, Any]) -> tuple[CompiledPolicySet, Request]:
             for d, level in enumerate(_level_items(case.get("rcps"), "rcps"))
         ),
     )
-    return compiled, request
 
 
 def _request_only(case: dict[str, Any]) -> Request:
@@ -256,9 +296,9 @@ def run_lines(lines: Iterable[str]) -> Iterator[str]:
         if not line.strip():
             continue
         try:
-            case = json.loads(line)
+            case = loads(line)
         except (ValueError, RecursionError) as exc:
-            yield json.dumps(
+            yield _dumps(
                 {
                     "id": None,
                     "line": number,
@@ -267,4 +307,8 @@ def run_lines(lines: Iterable[str]) -> Iterator[str]:
                 }
             )
             continue
-        yield json.dumps(decide_case(case))
+        yield _dumps(decide_case(case))
+
+
+def _dumps(answer: dict[str, Any]) -> str:
+    return orjson.dumps(answer).decode()

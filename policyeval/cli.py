@@ -105,6 +105,136 @@ def eval_command(
     raise typer.Exit(code)
 
 
+# -- audit, check, diff, rules, rule (owned by the audit) -------------------------------------
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+    markdown = "markdown"
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command("audit")
+def audit_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="files or folders to audit")] = None,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="output format")
+    ] = ReportFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="exit 1 on findings at or above this severity")
+    ] = "high",
+    baseline: Annotated[
+        Path | None, typer.Option(help="baseline file of accepted findings")
+    ] = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option("--write-baseline", help="write the current findings as a baseline"),
+    ] = None,
+    needs: Annotated[
+        Path | None, typer.Option(help="needs file: workload id → actions it needs")
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option(help="only rules with this code prefix (repeatable)")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option(help="skip rules with this code prefix (repeatable)")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="progress bar on a terminal")] = True,
+) -> None:
+    """Audit workloads and policies; report findings with file:line:col."""
+    from policyeval import auditcli
+
+    raise typer.Exit(
+        auditcli.run_audit_command(
+            paths=paths or [],
+            output_format=output_format.value,
+            output=output,
+            fail_on=fail_on,
+            baseline=baseline,
+            write_baseline=write_baseline,
+            needs_file=needs,
+            select=select or [],
+            ignore=ignore or [],
+            progress=progress,
+        )
+    )
+
+
+@app.command("check")
+def check_command(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="changed files (all findings when none)")
+    ] = None,
+    root: Annotated[Path, typer.Option(help="the workspace to load")] = Path("."),
+    fail_on: Annotated[str, typer.Option("--fail-on", help="severity that fails")] = "high",
+) -> None:
+    """The fast pre-commit gate: findings in the changed files and failed expectations."""
+    from policyeval import auditcli
+
+    raise typer.Exit(auditcli.run_check_command(files=files or [], root=root, fail_on=fail_on))
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[str | None, typer.Argument(help="old folder")] = None,
+    new: Annotated[str | None, typer.Argument(help="new folder")] = None,
+    git: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--git", help="compare two git revisions: --git REV1 REV2"),
+    ] = None,
+    path: Annotated[
+        list[str] | None, typer.Option("--path", help="with --git: paths inside the repo")
+    ] = None,
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="output format")
+    ] = DiffFormat.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
+    fail_on_new_access: Annotated[
+        bool, typer.Option("--fail-on-new-access", help="exit 1 when access was added")
+    ] = False,
+) -> None:
+    """Access added and removed per workload between two versions."""
+    from policyeval import auditcli
+
+    raise typer.Exit(
+        auditcli.run_diff_command(
+            old=old,
+            new=new,
+            git=list(git) if git else None,
+            paths=path or [],
+            output_format=output_format.value,
+            output=output,
+            fail_on_new_access=fail_on_new_access,
+        )
+    )
+
+
+@app.command("rules")
+def rules_command() -> None:
+    """List the audit rules."""
+    from policyeval import auditcli
+
+    raise typer.Exit(auditcli.run_rules_command())
+
+
+@app.command("rule")
+def rule_command(
+    code: Annotated[str, typer.Argument(help="rule code or name, e.g. PE201")],
+) -> None:
+    """Show one rule's documentation page."""
+    from policyeval import auditcli
+
+    raise typer.Exit(auditcli.run_rule_command(code))
+
+
 # -- effective and graph (credential reachability) --------------------------------------------
 
 

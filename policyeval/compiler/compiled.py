@@ -162,7 +162,11 @@ class CompiledStatement:
                 return PrincipalMatch.DIRECT
             named = _best_match(self.not_principal, who, exact_only=True)
             return None if named is not None else PrincipalMatch.DIRECT
-        return PrincipalMatch.EVERYONE  # RCPs and policies without a Principal element
+        if self.ref.gate is Gate.RESOURCE and not self.deny:
+            # AWS refuses a resource policy statement without a principal; such an Allow
+            # grants nothing (a Deny without one is kept: it can only remove access).
+            return None
+        return PrincipalMatch.EVERYONE  # RCPs, and Deny statements without a Principal
 
     def conditions_match(self, context: Context, unknown: frozenset[str] | None) -> Tri:
         pending: frozenset[str] = frozenset()
@@ -288,7 +292,8 @@ class CompiledPolicySet:
 
     def plan(self, action: str) -> tuple[PlanEntry, ...]:
         """Every statement of every gate whose Action / NotAction matches `action`
-        (lower-cased), memoised: it depends on nothing else in the request."""
+        (lower-cased), Deny statements first; memoised: it depends on nothing else in the
+        request."""
         found = self._plans.get(action)
         if found is not None:
             return found
@@ -308,6 +313,7 @@ class CompiledPolicySet:
                     entries.extend((gate, depth, s) for s in policy.for_action(action))
         if len(self._plans) >= _ACTION_CACHE_SIZE:
             self._plans.clear()
+        entries.sort(key=lambda entry: not entry[2].deny)  # stable: Deny statements first
         result = tuple(entries)
         self._plans[action] = result
         return result

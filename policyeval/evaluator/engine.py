@@ -84,7 +84,17 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     hits: list[_Hit] = []
     resource = request.resource
     undecided_seen = False
-    for gate, level, statement in compiled.plan(action):
+    definite_deny = False
+    # Gates (and organisation levels) that already have an unconditional Allow: further
+    # Allows there change neither the outcome nor the gate that decides. The resource gate
+    # is kept whole because how its statements name the principal matters.
+    satisfied: set[tuple[Gate, int]] = set()
+    for gate, level, statement in compiled.plan(action):  # Deny statements come first
+        if not statement.deny:
+            if definite_deny:
+                break
+            if (gate, level) in satisfied:
+                continue
         principal = None
         if gate is Gate.SCP:
             if not scps_apply:
@@ -107,6 +117,10 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
             continue
         if value is True and conditions is True:
             hits.append(_Hit(statement, True, principal, gate, level))
+            if statement.deny:
+                definite_deny = True
+            elif gate is not Gate.RESOURCE:
+                satisfied.add((gate, level))
         else:
             undecided_seen = True
             keys = (value if isinstance(value, frozenset) else frozenset()) | (
@@ -260,6 +274,30 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
             "no resource policy statement allows this caller",
         )
 
+    if facts.who.type is PrincipalType.ROOT:
+        # The account root user has full access to its own account's resources; only
+        # explicit denies and organisation policies (checked above) limit it (IAM User
+        # Guide, "How AWS enforcement code logic evaluates requests").
+        if facts.same_account:
+            return Decision(
+                Outcome.ALLOWED, None, org_refs, (), "the account root user has full access"
+            )
+        if resource:
+            return Decision(
+                Outcome.ALLOWED,
+                Gate.RESOURCE,
+                _refs(resource) + org_refs,
+                (),
+                "allowed by the other account's resource policy",
+            )
+        return Decision(
+            Outcome.IMPLICIT_DENY,
+            Gate.RESOURCE,
+            (),
+            (),
+            "cross-account request: the resource policy of the other account must allow it",
+        )
+
     if facts.same_account:
         if identity_ok:
             return Decision(
@@ -269,7 +307,12 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
                 (),
                 "allowed by an identity policy",
             )
-        direct = [h for h in resource if h.principal is PrincipalMatch.DIRECT]
+        # A statement that names the requester itself, or everyone (`"*"` matches the
+        # session principal directly, as it matches an anonymous caller), is not capped by
+        # an implicit deny in the boundary or session policy; one naming the role ARN is.
+        direct = [
+            h for h in resource if h.principal in (PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE)
+        ]
         if direct:
             return Decision(
                 Outcome.ALLOWED,
@@ -278,9 +321,7 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
                 (),
                 "allowed by the resource policy, which names this exact principal",
             )
-        capped = [
-            h for h in resource if h.principal in (PrincipalMatch.ROLE, PrincipalMatch.EVERYONE)
-        ]
+        capped = [h for h in resource if h.principal is PrincipalMatch.ROLE]
         if capped and boundary_ok and session_ok:
             return Decision(
                 Outcome.ALLOWED,

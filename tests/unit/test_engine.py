@@ -230,3 +230,24 @@ def test_explanation_names_policy_and_position() -> None:
     decision = evaluate(compile_policies(policies), request)
     assert decision.matched[0].sid == "Read"
     assert decision.matched[0].policy == "identity[0]"
+
+
+def test_root_user_has_full_access_in_its_account_but_scps_still_apply() -> None:
+    root = "arn:aws:iam::111122223333:root"
+    assert decide(principal=root)[0] is Outcome.ALLOWED
+    assert decide(principal=root, scps=[doc(allow("ec2:*"))])[0] is Outcome.IMPLICIT_DENY
+    assert decide(principal=root, resourceAccount="444455556666")[0] is Outcome.IMPLICIT_DENY
+
+
+def test_resource_policy_allow_without_principal_grants_nothing() -> None:
+    outcome, _ = decide(resourcePolicy=doc(allow()))
+    assert outcome is Outcome.IMPLICIT_DENY
+
+
+def test_public_resource_grant_is_not_capped_by_boundary() -> None:
+    """A resource policy open to `*` matches the session principal itself (an anonymous
+    caller could read it too), so the boundary's implicit deny does not remove it."""
+    outcome, gate = decide(
+        resourcePolicy=doc(allow(Principal="*")), permissionBoundaries=[doc(allow("ec2:*"))]
+    )
+    assert (outcome, gate) == (Outcome.ALLOWED, Gate.RESOURCE)

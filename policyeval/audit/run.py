@@ -1,0 +1,59 @@
+"""The audit as one library call: load, run the rules, apply baselines; and rendering.
+
+Behind `policyeval.api.audit` / `policyeval.api.render`; never prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from os import PathLike, fspath
+
+from policyeval.audit.engine import AuditOptions, AuditResult, run_audit
+from policyeval.audit.suppressions import read_baseline
+from policyeval.errors import Diagnostic, Severity
+from policyeval.model.expect import Need, Suppression
+from policyeval.model.workspace import Workspace
+
+
+def load(paths: Sequence[str | PathLike[str]]) -> Workspace:
+    """Every input under `paths`, merged; unreadable inputs become diagnostics."""
+    from policyeval.sources import load_paths
+
+    return load_paths([fspath(p) for p in paths])
+
+
+def audit(
+    paths_or_workspace: Workspace | str | PathLike[str] | Sequence[str | PathLike[str]],
+    *,
+    fail_on: Severity | str = "high",
+    baseline: str | PathLike[str] | None = None,
+    needs: Mapping[str, Sequence[Need]] | None = None,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    only_paths: tuple[str, ...] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> AuditResult:
+    """See `policyeval.api.audit`. `fail_on` is validated here so misuse fails early."""
+    Severity(fail_on)
+    if isinstance(paths_or_workspace, Workspace):
+        workspace = paths_or_workspace
+    elif isinstance(paths_or_workspace, (str, PathLike)):
+        workspace = load([paths_or_workspace])
+    else:
+        workspace = load(list(paths_or_workspace))
+    suppressions: tuple[Suppression, ...] = ()
+    problems: list[Diagnostic] = []
+    if baseline is not None:
+        suppressions, problems = read_baseline(baseline)
+    if problems:
+        from dataclasses import replace
+
+        workspace = replace(workspace, diagnostics=workspace.diagnostics + tuple(problems))
+    options = AuditOptions(
+        needs=tuple((k, tuple(v)) for k, v in (needs or {}).items()),
+        select=select,
+        ignore=ignore,
+        only_paths=only_paths,
+        baseline=suppressions,
+    )
+    return run_audit(workspace, options, progress=progress)
