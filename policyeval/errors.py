@@ -154,8 +154,9 @@ def _window(text: str, column: int) -> tuple[str, int]:
 def printable(text: str) -> str:
     """Input text made safe for a terminal: control characters (ESC, BEL, CR …) become
     U+FFFD, so an ARN or condition value cannot move the cursor or change colours. Rich
-    markup is not interpreted by callers that print `rich.text.Text`; this covers the rest."""
-    return _printable(text)
+    markup is not interpreted by callers that print `rich.text.Text`; this covers the rest.
+    Line breaks are kept (table cells wrap on them)."""
+    return "\n".join(_printable(line) for line in text.split("\n"))
 
 
 def _printable(text: str) -> str:

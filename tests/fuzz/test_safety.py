@@ -172,14 +172,11 @@ def test_effective_eval_and_formats_on_the_samples_use_no_network(no_network: li
         }
     )
     assert answer["decision"] is not None
-    try:  # the audit lands on main later; run it too once it is there
-        from policyeval import api
+    from policyeval.api import audit, render
 
-        audit = getattr(api, "audit", None)
-        if audit is not None:
-            audit(workspace)
-    except ImportError:
-        pass
+    result = audit(workspace)
+    for output_format in ("table", "json", "sarif", "markdown"):
+        render(result, output_format)
     assert no_network == []
 
 
@@ -220,6 +217,28 @@ def test_effective_table_prints_hostile_arns_literally_and_escaped(
     assert "\x1b[31mred" not in out  # the input's own escape never reaches the terminal
     visible = value.replace("\x1b", "\ufffd").replace("\x07", "\ufffd")
     assert visible in out  # markup shown as written, controls as U+FFFD
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=repr)
+def test_audit_table_prints_hostile_names_literally_and_escaped(value: str, tmp_path: Path) -> None:
+    from policyeval.api import audit, render
+
+    text = (
+        "account 111122223333\n"
+        f"policy p {{\n  allow iam:PassRole on {json.dumps('arn:aws:iam::1:role/' + value)}\n"
+        "  allow s3:* on *\n}\n"
+        "role t { trust service ecs-tasks.amazonaws.com; attach p\n"
+        f"  arn {json.dumps('arn:aws:iam::111122223333:role/' + value)} }}\n"
+        "cluster c {\n  task w { task-role t; launch fargate }\n}\n"
+    )
+    file = tmp_path / "estate.pel"
+    file.write_text(text, encoding="utf-8")
+    result = audit(load_paths([str(file)]))
+    assert result.findings
+    out = render(result, "table")
+    assert "\x1b" not in out and "\x07" not in out
+    visible = value.replace("\x1b", "\ufffd").replace("\x07", "\ufffd")
+    assert "role/" + visible[:3] in out  # the role ARN is shown (cut by the cell), escaped
 
 
 def test_eval_table_output_escapes_markup_and_controls_in_policy_names(tmp_path: Path) -> None:
