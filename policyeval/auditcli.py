@@ -128,6 +128,8 @@ def run_audit_command(
     select: Sequence[str],
     ignore: Sequence[str],
     progress: bool,
+    max_bytes: int | None = None,
+    allow_outside: bool = False,
 ) -> int:
     threshold = _severity(fail_on)
     if threshold is None:
@@ -142,7 +144,7 @@ def run_audit_command(
     from policyeval.audit.suppressions import write_baseline as write_file
     from policyeval.report.render import render
 
-    workspace = load(list(paths) or [Path(".")])
+    workspace = load(list(paths) or [Path(".")], max_bytes=max_bytes, allow_outside=allow_outside)
     extra: list[Diagnostic] = []
     needs: dict[str, list[Need]] = {}
     if needs_file is not None:
@@ -191,7 +193,14 @@ def _norm(path: str, root: Path) -> str:
     return os.path.normpath(os.path.abspath(candidate))
 
 
-def run_check_command(*, files: Sequence[Path], root: Path, fail_on: str) -> int:
+def run_check_command(
+    *,
+    files: Sequence[Path],
+    root: Path,
+    fail_on: str,
+    max_bytes: int | None = None,
+    allow_outside: bool = False,
+) -> int:
     """The pre-commit gate: the whole workspace is loaded (a policy file changes what the
     roles that attach it can do); findings and input errors are kept when they point into
     a changed file, failed expectations always. Plain compiler-style output."""
@@ -203,7 +212,7 @@ def run_check_command(*, files: Sequence[Path], root: Path, fail_on: str) -> int
     from policyeval.audit.engine import AuditOptions, run_audit
     from policyeval.audit.run import load
 
-    workspace = load([root])
+    workspace = load([root], max_bytes=max_bytes, allow_outside=allow_outside)
     result = run_audit(workspace, AuditOptions())
     if files:
         changed = {_norm(str(f), Path.cwd()) for f in files}

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from policyeval.compiler.wildcard import compile_pattern
+
 
 class AccessLevel(StrEnum):
     """The access levels of the Service Authorization Reference."""
@@ -177,31 +179,11 @@ def wildcard_match(pattern: str, text: str) -> bool:
     """IAM action matching: `*` any run, `?` one character, case-insensitive, every other
     character literal (IAM User Guide, "IAM JSON policy elements: Action").
 
-    Two pointers with backtracking to the last `*`: O(len(pattern) * len(text)) in the worst
-    case and no regular expression, so hostile patterns cannot blow up.
+    Delegates to the compiler's piecewise matcher (no regex, no backtracking), which also
+    rejects a pattern longer than the text before scanning: a hostile pattern such as
+    `*` repeated 100,000 times costs one pass to compile, not one pass per catalog action.
     """
-    p = pattern.lower()
-    t = text.lower()
-    pi = ti = 0
-    star = -1
-    mark = 0
-    while ti < len(t):
-        if pi < len(p) and (p[pi] == "?" or p[pi] == t[ti]):
-            pi += 1
-            ti += 1
-        elif pi < len(p) and p[pi] == "*":
-            star = pi
-            mark = ti
-            pi += 1
-        elif star >= 0:
-            pi = star + 1
-            mark += 1
-            ti = mark
-        else:
-            return False
-    while pi < len(p) and p[pi] == "*":
-        pi += 1
-    return pi == len(p)
+    return compile_pattern(pattern, fold_case=True).matches(text.lower())
 
 
 def _has_wildcard(text: str) -> bool:
@@ -287,7 +269,8 @@ def expand(pattern: str) -> Expansion:
     if not sep or not service or not name:
         return Expansion(pattern, (), unknown=f"`{pattern}` is not of the form service:action")
     if _has_wildcard(service):
-        services = sorted(p for p in service_prefixes() if wildcard_match(service, p))
+        service_matcher = compile_pattern(service, fold_case=True)
+        services = sorted(p for p in service_prefixes() if service_matcher.matches(p))
     elif is_known_service(service):
         services = [service.lower()]
     else:
@@ -299,11 +282,12 @@ def expand(pattern: str) -> Expansion:
             if (info := _action_index(prefix).get(name.lower())) is not None
         ]
     else:
+        name_matcher = compile_pattern(name, fold_case=True)
         found = [
             info
             for prefix in services
             for info in service_actions(prefix)
-            if wildcard_match(name, info.name)
+            if name_matcher.matches(info.name.lower())
         ]
     if not found and not _has_wildcard(name):
         return Expansion(pattern, (), unknown=f"action `{pattern}` is not in the action catalog")

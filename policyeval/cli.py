@@ -121,6 +121,39 @@ class DiffFormat(StrEnum):
     markdown = "markdown"
 
 
+# -- input limits (hardening): shared by every command that reads input files ---------------
+
+MaxFileSizeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-file-size",
+        help="largest input file read, e.g. 64M (default 64M; .pel files 8M); "
+        "larger files are reported as PE092 / PE005 and skipped",
+    ),
+]
+AllowOutsideOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside-imports",
+        help="let .pel imports read files outside the project folder (PE028 otherwise)",
+    ),
+]
+
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """`65536`, `64K`, `64M`, `1G` (binary units, case-insensitive) → bytes."""
+    raw = text.strip().lower().removesuffix("b").removesuffix("i")
+    unit = raw[-1:] if raw[-1:] in _SIZE_UNITS else ""
+    number = raw[: len(raw) - len(unit)].strip()
+    if not number.isdigit() or int(number) <= 0:
+        raise typer.BadParameter(
+            f"`{text}` is not a size such as 64M", param_hint="--max-file-size"
+        )
+    return int(number) * _SIZE_UNITS[unit]
+
+
 @app.command("audit")
 def audit_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="files or folders to audit")] = None,
@@ -148,6 +181,8 @@ def audit_command(
         list[str] | None, typer.Option(help="skip rules with this code prefix (repeatable)")
     ] = None,
     progress: Annotated[bool, typer.Option(help="progress bar on a terminal")] = True,
+    max_file_size: MaxFileSizeOption = None,
+    allow_outside_imports: AllowOutsideOption = False,
 ) -> None:
     """Audit workloads and policies; report findings with file:line:col."""
     from policyeval import auditcli
@@ -164,6 +199,8 @@ def audit_command(
             select=select or [],
             ignore=ignore or [],
             progress=progress,
+            max_bytes=parse_size(max_file_size) if max_file_size is not None else None,
+            allow_outside=allow_outside_imports,
         )
     )
 
@@ -175,11 +212,21 @@ def check_command(
     ] = None,
     root: Annotated[Path, typer.Option(help="the workspace to load")] = Path("."),
     fail_on: Annotated[str, typer.Option("--fail-on", help="severity that fails")] = "high",
+    max_file_size: MaxFileSizeOption = None,
+    allow_outside_imports: AllowOutsideOption = False,
 ) -> None:
     """The fast pre-commit gate: findings in the changed files and failed expectations."""
     from policyeval import auditcli
 
-    raise typer.Exit(auditcli.run_check_command(files=files or [], root=root, fail_on=fail_on))
+    raise typer.Exit(
+        auditcli.run_check_command(
+            files=files or [],
+            root=root,
+            fail_on=fail_on,
+            max_bytes=parse_size(max_file_size) if max_file_size is not None else None,
+            allow_outside=allow_outside_imports,
+        )
+    )
 
 
 @app.command("diff")
@@ -248,16 +295,25 @@ class GraphFormat(StrEnum):
     dot = "dot"
 
 
-def _load_workspace(paths: list[Path]) -> tuple[Workspace, int]:
+def _load_workspace(
+    paths: list[Path], max_file_size: str | None = None, allow_outside_imports: bool = False
+) -> tuple[Workspace, int]:
     """Load PATHS; diagnostics go to stderr. Returns the workspace and 2 when input had errors."""
     from policyeval.errors import Severity, render_plain, sorted_diagnostics
 
     try:
-        from policyeval.sources import load_paths  # type: ignore[import-not-found,unused-ignore]
+        from policyeval.sources import (  # type: ignore[import-not-found,unused-ignore]
+            MAX_FILE_BYTES,
+            load_paths,
+        )
     except ImportError:
         sys.stderr.write("policyeval: reading input files is not available in this build\n")
         raise typer.Exit(EXIT_ERROR) from None
-    workspace: Workspace = load_paths([str(p) for p in paths])
+    workspace: Workspace = load_paths(
+        [str(p) for p in paths],
+        max_bytes=parse_size(max_file_size) if max_file_size is not None else MAX_FILE_BYTES,
+        allow_outside=allow_outside_imports,
+    )
     code = EXIT_CLEAN
     for diagnostic in sorted_diagnostics(workspace.diagnostics):
         sys.stderr.write(render_plain(diagnostic, workspace.sources) + "\n")
@@ -283,13 +339,15 @@ def effective_command(
         EffectiveFormat, typer.Option("--format", help="output format")
     ] = EffectiveFormat.table,
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+    max_file_size: MaxFileSizeOption = None,
+    allow_outside_imports: AllowOutsideOption = False,
 ) -> None:
     """What each workload can do: its credential sources and their grants, by service."""
     from policyeval.api import effective_permissions
     from policyeval.errors import PolicyevalError, render_plain
     from policyeval.report.effective_out import render_effective_json, render_effective_table
 
-    workspace, code = _load_workspace(paths)
+    workspace, code = _load_workspace(paths, max_file_size, allow_outside_imports)
     try:
         report = effective_permissions(workspace, workload)
     except PolicyevalError as exc:
@@ -310,12 +368,14 @@ def graph_command(
         GraphFormat, typer.Option("--format", help="graph language")
     ] = GraphFormat.mermaid,
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+    max_file_size: MaxFileSizeOption = None,
+    allow_outside_imports: AllowOutsideOption = False,
 ) -> None:
     """Credential reachability: workload → credential source → role → policies."""
     from policyeval.report.to_graph import render_graph_dot, render_graph_mermaid
     from policyeval.resolver.credentials import resolve_credentials
 
-    workspace, code = _load_workspace(paths)
+    workspace, code = _load_workspace(paths, max_file_size, allow_outside_imports)
     workloads = resolve_credentials(workspace)
     if output_format is GraphFormat.dot:
         _write(render_graph_dot(workloads), output)

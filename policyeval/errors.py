@@ -117,14 +117,16 @@ class SourceText:
 def render_plain(diagnostic: Diagnostic, sources: SourceText | None = None) -> str:
     """Render a diagnostic as compiler-style text with the offending line and a caret."""
     where = str(diagnostic.span) if diagnostic.span else "<input>"
-    out = [f"{where}: {diagnostic.code} {diagnostic.severity.value}: {diagnostic.message}"]
+    message = _printable(diagnostic.message)
+    out = [f"{_printable(where)}: {diagnostic.code} {diagnostic.severity.value}: {message}"]
     if diagnostic.span is not None and sources is not None:
         text = sources.line(diagnostic.span.path, diagnostic.span.line)
         if text is not None:
             number = str(diagnostic.span.line)
             pad = " " * len(number)
-            shown = _printable(text)
             caret_col = max(diagnostic.span.column, 1)
+            text, caret_col = _window(text, caret_col)
+            shown = _printable(text)
             width = 1
             if (
                 diagnostic.span.end_line == diagnostic.span.line
@@ -136,10 +138,34 @@ def render_plain(diagnostic: Diagnostic, sources: SourceText | None = None) -> s
             out.append(f"{number} | {shown}")
             out.append(f"{pad} | {' ' * (caret_col - 1)}{'^' * min(width, 80)}")
     if diagnostic.help:
-        out.append(f"   = help: {diagnostic.help}")
+        out.append(f"   = help: {_printable(diagnostic.help)}")
     for note in diagnostic.notes:
-        out.append(f"   = note: {note}")
+        out.append(f"   = note: {_printable(note)}")
     return "\n".join(out)
+
+
+#: Widest source line shown under a diagnostic; longer lines (minified JSON) are cut to a
+#: window around the caret so one diagnostic never prints megabytes.
+MAX_SHOWN_LINE = 160
+
+
+def _window(text: str, column: int) -> tuple[str, int]:
+    """The part of `text` around 1-based `column`, and the column within that part."""
+    if len(text) <= MAX_SHOWN_LINE:
+        return text, column
+    start = max(0, min(column - 1 - MAX_SHOWN_LINE // 2, len(text) - MAX_SHOWN_LINE))
+    piece = text[start : start + MAX_SHOWN_LINE]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + MAX_SHOWN_LINE < len(text) else ""
+    return prefix + piece + suffix, column - start + len(prefix)
+
+
+def printable(text: str) -> str:
+    """Input text made safe for a terminal: control characters (ESC, BEL, CR …) become
+    U+FFFD, so an ARN or condition value cannot move the cursor or change colours. Rich
+    markup is not interpreted by callers that print `rich.text.Text`; this covers the rest.
+    Line breaks are kept (table cells wrap on them)."""
+    return "\n".join(_printable(line) for line in text.split("\n"))
 
 
 def _printable(text: str) -> str:

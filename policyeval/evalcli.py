@@ -106,7 +106,12 @@ def run_one(
         sys.stdout.write(json.dumps(decision_json(decision), indent=2) + "\n")
         return EXIT_OK
     from rich.console import Console
-    from rich.markup import escape
+    from rich.markup import escape as escape_markup
+
+    from policyeval.errors import printable
+
+    def escape(text: str) -> str:
+        return escape_markup(printable(text))
 
     console = Console(highlight=False)
     word = decision.outcome.batch_word or decision.outcome.value

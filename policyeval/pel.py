@@ -26,6 +26,7 @@ from policyeval.model.topology import (
     Task,
 )
 from policyeval.model.workspace import Workspace
+from policyeval.readers.positions import CODE_TOO_LARGE, MAX_INPUT_CHARS
 from policyeval.syntax.parser import MAX_PEL_BYTES, TOO_LARGE, PelDocument, parse_pel
 
 UNDEFINED_POLICY = "PE020"
@@ -40,6 +41,10 @@ IMPORT_OUTSIDE = "PE028"
 DUPLICATE_NAME = "PE029"
 UNREADABLE = "PE030"
 UNDEFINED_WORKLOAD = "PE031"
+#: An imported file over the size limit: the readers' limit code (PE090–PE099 range).
+IMPORT_TOO_LARGE = CODE_TOO_LARGE
+#: Largest file a `.pel` file may import by default (the readers' input limit).
+MAX_IMPORT_BYTES = MAX_INPUT_CHARS
 
 #: The SCP AWS Organizations attaches everywhere by default ("FullAWSAccess", AWS
 #: Organizations User Guide, "Service control policies"); usable without defining it.
@@ -50,21 +55,30 @@ FULL_AWS_ACCESS = Policy(
 
 
 def load_pel(
-    path: str | Path, *, root: str | Path | None = None, allow_outside: bool = False
+    path: str | Path,
+    *,
+    root: str | Path | None = None,
+    allow_outside: bool = False,
+    max_bytes: int = MAX_PEL_BYTES,
+    max_import_bytes: int = MAX_IMPORT_BYTES,
 ) -> Workspace:
-    """Read, parse and resolve one `.pel` file; problems are in `Workspace.diagnostics`."""
+    """Read, parse and resolve one `.pel` file; problems are in `Workspace.diagnostics`.
+
+    `max_bytes` caps the `.pel` file (PE005), `max_import_bytes` each file it imports (PE092).
+    """
     shown = str(path)
     file = Path(path)
     try:
-        raw = file.read_bytes()
+        raw = _read_capped(file, max_bytes)
     except OSError as exc:
         reason = exc.strerror or "cannot be read"
         message = f"cannot read `{shown}`: {reason.lower()}"
         diagnostic = Diagnostic(UNREADABLE, Severity.ERROR, message, Span(shown, 1, 1))
         return Workspace(diagnostics=(diagnostic,))
-    if len(raw) > MAX_PEL_BYTES:
-        message = f"file is larger than {MAX_PEL_BYTES // (1024 * 1024)} MiB"
-        diagnostic = Diagnostic(TOO_LARGE, Severity.ERROR, message, Span(shown, 1, 1))
+    if len(raw) > max_bytes:
+        message = f"file is larger than the limit of {max_bytes} bytes"
+        hint = "`.pel` files are hand-written text; pass `max_bytes=` to read a larger one"
+        diagnostic = Diagnostic(TOO_LARGE, Severity.ERROR, message, Span(shown, 1, 1), help=hint)
         return Workspace(diagnostics=(diagnostic,))
     try:
         text = raw.decode("utf-8")
@@ -73,7 +87,21 @@ def load_pel(
         diagnostic = Diagnostic(UNREADABLE, Severity.ERROR, message, Span(shown, 1, 1))
         return Workspace(diagnostics=(diagnostic,))
     base = Path(root) if root is not None else file.resolve().parent
-    return load_pel_text(text, shown, root=base, base_dir=file.parent, allow_outside=allow_outside)
+    return load_pel_text(
+        text,
+        shown,
+        root=base,
+        base_dir=file.parent,
+        allow_outside=allow_outside,
+        max_import_bytes=max_import_bytes,
+    )
+
+
+def _read_capped(file: Path, limit: int) -> bytes:
+    """At most `limit + 1` bytes: enough to tell the file is too large without reading it all
+    (a FIFO or `/dev/zero` named as input never ends)."""
+    with file.open("rb") as handle:
+        return handle.read(limit + 1)
 
 
 def load_pel_text(
@@ -83,6 +111,7 @@ def load_pel_text(
     root: str | Path | None = None,
     base_dir: str | Path | None = None,
     allow_outside: bool = False,
+    max_import_bytes: int = MAX_IMPORT_BYTES,
 ) -> Workspace:
     """Like `load_pel` for text already in memory; imports resolve against `base_dir`."""
     document, diagnostics = parse_pel(text, path)
@@ -90,7 +119,7 @@ def load_pel_text(
     sources.add(path, text)
     folder = Path(base_dir) if base_dir is not None else Path(path).parent
     project = Path(root) if root is not None else folder
-    resolver = _Resolver(document, folder, project, allow_outside, sources)
+    resolver = _Resolver(document, folder, project, allow_outside, sources, max_import_bytes)
     workspace = resolver.build()
     everything = sorted_diagnostics([*diagnostics, *resolver.diagnostics])
     return replace(workspace, diagnostics=tuple(everything), sources=sources)
@@ -104,7 +133,9 @@ class _Resolver:
         root: Path,
         allow_outside: bool,
         sources: SourceText,
+        max_import_bytes: int = MAX_IMPORT_BYTES,
     ) -> None:
+        self.max_import_bytes = max_import_bytes
         self.doc = document
         self.folder = folder
         self.root = root.resolve()
@@ -154,10 +185,8 @@ class _Resolver:
             return None
         self.consumed.append(Ref(str(resolved), span=span))
         shown = str(self.folder / given)
-        try:
-            text = resolved.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            self.error(UNREADABLE, f"cannot read imported file `{given}`", span)
+        text = self.read_import(resolved, given, span, "imported file")
+        if text is None:
             return None
         self.sources.add(shown, text)
         policy, problems = load_policy_text(text, shown, name)
@@ -165,6 +194,24 @@ class _Resolver:
         if policy is None and not problems:
             self.error(UNREADABLE, f"`{given}` holds no policy document", span)
         return replace(policy, name=name) if policy is not None else None
+
+    def read_import(self, resolved: Path, given: str, span: Span | None, what: str) -> str | None:
+        """The text of an imported file, within the size limit (PE092), or None."""
+        limit = self.max_import_bytes
+        try:
+            raw = _read_capped(resolved, limit)
+            if len(raw) > limit:
+                self.error(
+                    IMPORT_TOO_LARGE,
+                    f"{what} `{given}` is larger than the limit of {limit} bytes",
+                    span,
+                    hint="raise the limit on purpose (`--max-file-size`) if this is expected",
+                )
+                return None
+            return raw.decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            self.error(UNREADABLE, f"cannot read {what} `{given}`", span)
+            return None
 
     # names --------------------------------------------------------------------------------
 
@@ -378,10 +425,8 @@ class _Resolver:
         from policyeval.readers.taskdef import read_task_definition
 
         shown = str(self.folder / given)
-        try:
-            text = resolved.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            self.error(UNREADABLE, f"cannot read task definition `{given}`", task.span)
+        text = self.read_import(resolved, given, task.span, "task definition")
+        if text is None:
             return task
         read = read_task_definition(text, shown)
         self.sources.add(shown, text)

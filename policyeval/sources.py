@@ -52,16 +52,28 @@ def load_paths(
     max_bytes: int = MAX_FILE_BYTES,
     account: str | None = None,
     region: str | None = None,
+    allow_outside: bool = False,
 ) -> Workspace:
-    """Load every input under `paths` into one Workspace, diagnostics sorted by position."""
+    """Load every input under `paths` into one Workspace, diagnostics sorted by position.
+
+    `max_bytes` caps every file read, imports of `.pel` files included (PE092, or PE005 for a
+    `.pel` file); `allow_outside` lets `.pel` imports leave the project folder (PE028).
+    """
     from policyeval._gc import collector_paused
 
     with collector_paused():
-        return _load_paths(paths, max_bytes=max_bytes, account=account, region=region)
+        return _load_paths(
+            paths, max_bytes=max_bytes, account=account, region=region, allow_outside=allow_outside
+        )
 
 
 def _load_paths(
-    paths: list[str], *, max_bytes: int, account: str | None, region: str | None
+    paths: list[str],
+    *,
+    max_bytes: int,
+    account: str | None,
+    region: str | None,
+    allow_outside: bool,
 ) -> Workspace:
     inputs = discover(paths)
     names = {p for p, _, _ in inputs}
@@ -88,7 +100,13 @@ def _load_paths(
                 )
             continue
         loaded = load_file(
-            path, explicit=explicit, root=root, max_bytes=max_bytes, account=account, region=region
+            path,
+            explicit=explicit,
+            root=root,
+            max_bytes=max_bytes,
+            account=account,
+            region=region,
+            allow_outside=allow_outside,
         )
         if path.endswith(".pel"):
             imported.update(_imported_files(loaded))
@@ -131,7 +149,8 @@ def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, D
                 Severity.ERROR,
                 f"file is larger than the limit of {max_bytes} bytes",
                 Span(path, 1, 1),
-                help="raise the limit on purpose if this input is expected to be this big",
+                help="raise the limit on purpose (`--max-file-size`, `max_bytes=`) if this input "
+                "is expected to be this big",
             )
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)
@@ -155,10 +174,13 @@ def load_file(
     max_bytes: int = MAX_FILE_BYTES,
     account: str | None = None,
     region: str | None = None,
+    allow_outside: bool = False,
 ) -> Workspace:
     """One file → Workspace, its format recognised by content."""
     if path.lower().endswith(".pel"):
-        return _load_pel(path, root or str(Path(path).parent))
+        return _load_pel(
+            path, root or str(Path(path).parent), max_bytes=max_bytes, allow_outside=allow_outside
+        )
     text, problem = read_text(path, max_bytes)
     if text is None:
         return _only(problem) if problem else Workspace()
@@ -269,10 +291,17 @@ def _imported_files(workspace: Workspace) -> set[Path]:
     return {Path(ref.value).resolve() for ref in refs}
 
 
-def _load_pel(path: str, root: str) -> Workspace:
+def _load_pel(path: str, root: str, *, max_bytes: int, allow_outside: bool) -> Workspace:
     from policyeval.pel import load_pel
+    from policyeval.syntax.parser import MAX_PEL_BYTES
 
-    return load_pel(path, root=root)
+    return load_pel(
+        path,
+        root=root,
+        allow_outside=allow_outside,
+        max_bytes=min(max_bytes, MAX_PEL_BYTES),
+        max_import_bytes=max_bytes,
+    )
 
 
 # -- needs files next to task definitions ------------------------------------------------

@@ -15,11 +15,21 @@ from policyeval.model.expect import Need, Suppression
 from policyeval.model.workspace import Workspace
 
 
-def load(paths: Sequence[str | PathLike[str]]) -> Workspace:
-    """Every input under `paths`, merged; unreadable inputs become diagnostics."""
-    from policyeval.sources import load_paths
+def load(
+    paths: Sequence[str | PathLike[str]],
+    *,
+    max_bytes: int | None = None,
+    allow_outside: bool = False,
+) -> Workspace:
+    """Every input under `paths`, merged; unreadable inputs become diagnostics. `max_bytes`
+    None keeps the default file-size limit."""
+    from policyeval.sources import MAX_FILE_BYTES, load_paths
 
-    return load_paths([fspath(p) for p in paths])
+    return load_paths(
+        [fspath(p) for p in paths],
+        max_bytes=MAX_FILE_BYTES if max_bytes is None else max_bytes,
+        allow_outside=allow_outside,
+    )
 
 
 def audit(

@@ -144,6 +144,10 @@ def compile_tokens(tokens: Sequence[Token], *, fold_case: bool = False) -> Wildc
     if not has_wild:
         literal = "".join(c for c in pieces[0] if c is not None)
         return Wildcard((), True, True, literal, len(literal))
+    # Consecutive `*` are one `*`: empty middle pieces match anywhere and are dropped, so a
+    # pattern of 100,000 stars costs one piece per match, not 100,000.
+    if len(pieces) > 2:
+        pieces = [pieces[0], *(p for p in pieces[1:-1] if p), pieces[-1]]
     min_length = sum(_piece_len(p) for p in pieces)
     return Wildcard(tuple(pieces), True, True, None, min_length)
 

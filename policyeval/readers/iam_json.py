@@ -22,6 +22,13 @@ from typing import Any
 
 from policyeval.compiler.conditions import operator_suggestions, parse_operator
 from policyeval.errors import Diagnostic, Severity, Span
+from policyeval.limits import (
+    CODE_POLICY_TOO_LARGE,
+    MAX_POLICY_ENTRIES,
+    TOO_LARGE_HELP,
+    policy_entries,
+    too_large_message,
+)
 from policyeval.model.policy import (
     KNOWN_VERSIONS,
     Condition,
@@ -30,7 +37,7 @@ from policyeval.model.policy import (
     Principal,
     Statement,
 )
-from policyeval.readers.positions import InputError, load_json, span_at, span_of
+from policyeval.readers.positions import InputError, key_span, load_json, span_at, span_of
 
 _TOP = {"Version", "Id", "Statement"}
 _STATEMENT = {
@@ -99,9 +106,17 @@ def _decode_string_document(text: str) -> Any:
 
 
 def policy_from_document(
-    document: Any, name: str, path: str = "<input>", span: Span | None = None
+    document: Any,
+    name: str,
+    path: str = "<input>",
+    span: Span | None = None,
+    *,
+    max_entries: int = MAX_POLICY_ENTRIES,
 ) -> tuple[Policy | None, list[Diagnostic]]:
-    """Validate a parsed document (positions kept when it came from `load_json`)."""
+    """Validate a parsed document (positions kept when it came from `load_json`).
+
+    A document holding more than `max_entries` entries is refused (PE093): AWS refuses it too.
+    """
     fallback = span or span_of(document) or Span(path, 1, 1)
     out = _Collector(path, fallback)
     inner, wrapped_name = _unwrap(document)
@@ -117,6 +132,15 @@ def policy_from_document(
         # A document held in a string: positions point at that string.
         out.fallback = span_of(document) or fallback
     policy = _policy(inner, wrapped_name or name, out)
+    if policy is not None and not out.items:
+        entries = policy_entries(policy)
+        if entries > max_entries:
+            out.error(
+                CODE_POLICY_TOO_LARGE,
+                too_large_message(entries, max_entries),
+                policy.span or out.fallback,
+                TOO_LARGE_HELP,
+            )
     return (policy if not out.items else None), out.items
 
 
@@ -124,7 +148,10 @@ def _policy(doc: dict[str, Any], name: str, out: _Collector) -> Policy | None:
     for key in doc:
         if key not in _TOP:
             out.error(
-                "PE041", f"unknown policy element `{key}`", out.span(doc, key), _hint(key, _TOP)
+                "PE041",
+                f"unknown policy element `{key}`",
+                key_span(doc, key) or out.span(doc, key),
+                _hint(key, _TOP),
             )
     version = doc.get("Version")
     if version is not None and version not in KNOWN_VERSIONS:
@@ -189,7 +216,7 @@ def _statement(stmt: dict[str, Any], out: _Collector, where: Span | None) -> Sta
             out.error(
                 "PE044",
                 f"unknown statement element `{key}`",
-                out.span(stmt, key),
+                key_span(stmt, key) or out.span(stmt, key),
                 _hint(key, _STATEMENT),
             )
     effect_raw = stmt.get("Effect")
@@ -319,14 +346,14 @@ def _text(value: str | bool | int | float) -> str:
 
 
 def load_policy_text(
-    text: str, path: str, name: str | None = None
+    text: str, path: str, name: str | None = None, *, max_entries: int = MAX_POLICY_ENTRIES
 ) -> tuple[Policy | None, list[Diagnostic]]:
     """Parse and validate policy JSON text, keeping positions."""
     try:
         document = load_json(text, path)
     except InputError as exc:
         return None, [exc.diagnostic]
-    return policy_from_document(document, name or Path(path).stem, path)
+    return policy_from_document(document, name or Path(path).stem, path, max_entries=max_entries)
 
 
 def load_policy_file(path: str, text: str | None = None) -> tuple[Policy | None, list[Diagnostic]]:

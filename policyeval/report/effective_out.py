@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from policyeval.errors import printable
 from policyeval.resolver.credentials import HOST_SOURCES
 from policyeval.resolver.effective import EffectiveReport, WorkloadPermissions
 
@@ -23,27 +24,32 @@ def render_effective_json(report: EffectiveReport) -> str:
     return to_json(report.to_dict(), indent=2).decode("utf-8") + "\n"
 
 
+def _text(value: str, style: str = "") -> Text:
+    """A table cell from input text: never read as markup, control characters escaped."""
+    return Text(printable(value), style=style)
+
+
 def _reach_cell(reachable: object, host: bool) -> Text:
     if reachable is True:
-        return Text("REACHABLE" if host else "yes", style="bold red" if host else "green")
+        return _text("REACHABLE" if host else "yes", style="bold red" if host else "green")
     if reachable is False:
-        return Text("no", style="dim")
-    return Text("unknown", style="yellow")
+        return _text("no", style="dim")
+    return _text("unknown", style="yellow")
 
 
 def _workload_tables(w: WorkloadPermissions) -> list[Table | Text]:
     out: list[Table | Text] = [
-        Text(f"{w.id}  ({w.kind.value}, {w.platform.value})", style="bold"),
+        _text(f"{w.id}  ({w.kind.value}, {w.platform.value})", style="bold"),
     ]
     creds = Table(title="credentials", title_justify="left", show_lines=False, expand=False)
     for column in ("source", "role", "reachable", "reason"):
         creds.add_column(column, overflow="fold")
     for c in w.credentials:
         creds.add_row(
-            Text(c.source.value),
-            Text(c.role or "-"),
+            _text(c.source.value),
+            _text(c.role or "-"),
             _reach_cell(c.reachable, c.source in HOST_SOURCES),
-            Text(c.reason),
+            _text(c.reason),
         )
     out.append(creds)
     allowed = Table(title="allowed", title_justify="left")
@@ -53,15 +59,15 @@ def _workload_tables(w: WorkloadPermissions) -> list[Table | Text]:
         for level, grants in levels.items():
             for g in grants:
                 allowed.add_row(
-                    Text(service),
-                    Text(level.value),
-                    Text(g.action),
-                    Text(g.resource),
-                    Text(g.source.value, style="bold red" if g.source in HOST_SOURCES else ""),
-                    Text(", ".join(g.keys) if g.conditional else ""),
+                    _text(service),
+                    _text(level.value),
+                    _text(g.action),
+                    _text(g.resource),
+                    _text(g.source.value, style="bold red" if g.source in HOST_SOURCES else ""),
+                    _text(", ".join(g.keys) if g.conditional else ""),
                 )
     if not w.allowed:
-        out.append(Text("allowed: nothing"))
+        out.append(_text("allowed: nothing"))
     else:
         out.append(allowed)
     if w.unknown_actions:
@@ -69,10 +75,12 @@ def _workload_tables(w: WorkloadPermissions) -> list[Table | Text]:
         for column in ("action", "source", "outcome", "reason"):
             unknown.add_column(column, overflow="fold")
         for u in w.unknown_actions:
-            unknown.add_row(Text(u.action), Text(u.source.value), Text(u.outcome), Text(u.reason))
+            unknown.add_row(
+                _text(u.action), _text(u.source.value), _text(u.outcome), _text(u.reason)
+            )
         out.append(unknown)
     for note in w.notes:
-        out.append(Text(f"note: {note}", style="yellow"))
+        out.append(_text(f"note: {note}", style="yellow"))
     return out
 
 
@@ -95,5 +103,5 @@ def render_effective_table(
         for part in _workload_tables(w):
             console.print(part)
     if not report.workloads:
-        console.print(Text("no workloads in the inputs"))
+        console.print(_text("no workloads in the inputs"))
     return buffer.getvalue()

@@ -2,7 +2,8 @@
 can reach, then its findings; findings about policies and roles follow.
 
 Every piece of user text goes through `rich.markup.escape` or `Text`, so a `[` in an ARN
-or a condition value is shown as typed, never read as markup.
+or a condition value is shown as typed, never read as markup; `printable` turns control
+characters (ESC, BEL) into U+FFFD so input cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rich.text import Text
 
 from policyeval.audit.engine import AuditResult, SourceSummary, WorkloadSummary
 from policyeval.audit.registry import Finding
-from policyeval.errors import Severity
+from policyeval.errors import Severity, printable
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -43,7 +44,7 @@ def _sources_cell(sources: list[SourceSummary]) -> Text:
         if i:
             out.append("\n")
         out.append(f"{s.kind} ")
-        out.append(s.role or "(none)", style="bold")
+        out.append(printable(s.role or "(none)"), style="bold")
         out.append(" ")
         if s.kind == "execution-role" and s.reachable is False:
             out.append("agent only", style="dim")
@@ -56,19 +57,19 @@ def _finding_line(f: Finding) -> Text:
     line = Text()
     line.append(f"{f.severity.value:<8}", style=_STYLE[f.severity])
     line.append(f" {f.code} ", style="bold")
-    line.append(f.message)
+    line.append(printable(f.message))
     if f.span is not None:
-        line.append(f"\n           at {f.span}", style="dim")
+        line.append(printable(f"\n           at {f.span}"), style="dim")
     for s in [s for s in f.statements if s != f.span][:3]:
-        line.append(f"\n           granted at {s}", style="dim")
+        line.append(printable(f"\n           granted at {s}"), style="dim")
     if f.help:
-        line.append(f"\n           help: {f.help}", style="dim")
+        line.append(printable(f"\n           help: {f.help}"), style="dim")
     return line
 
 
 def _workload_table(w: WorkloadSummary) -> Table:
     table = Table(
-        title=Text(f"{w.kind} {w.id}", style="bold"),
+        title=Text(printable(f"{w.kind} {w.id}"), style="bold"),
         title_justify="left",
         expand=False,
         show_lines=False,
@@ -81,7 +82,7 @@ def _workload_table(w: WorkloadSummary) -> Table:
     reasons = "\n".join(r for s in host for r in s.reasons) or "\n".join(
         r for s in own for r in s.reasons
     )
-    table.add_row(_sources_cell(own), _sources_cell(host), Text(reasons))
+    table.add_row(_sources_cell(own), _sources_cell(host), Text(printable(reasons)))
     return table
 
 
@@ -108,7 +109,7 @@ def render_table(result: AuditResult, console: Console, fail_on: Severity = Seve
         for f in other:
             subject = f.workload or f.subject
             if subject:
-                console.print(Text(f"[{subject}]", style="dim"), end=" ")
+                console.print(Text(printable(f"[{subject}]"), style="dim"), end=" ")
             console.print(_finding_line(f))
         console.print()
     counts = result.counts()

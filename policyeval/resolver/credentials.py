@@ -244,6 +244,10 @@ class Verdict:
     reason: str
 
 
+#: Network modes `imds_verdict` reasons about; any other value is treated as possibly `host`.
+_KNOWN_NETWORKS = frozenset({"bridge", "bridge-default", "host", "awsvpc", "none", "pod"})
+
+
 def imds_verdict(
     *,
     ecs: bool,
@@ -276,6 +280,10 @@ def imds_verdict(
     elif ecs and network == "none":
         # networkMode none: no external connectivity (ECS task definition parameters).
         reachable, why = False, f"{net_label}: no route to IMDS"
+    elif network not in _KNOWN_NETWORKS:
+        # An unresolved (UNKNOWN) or unmodelled network mode may be `host`, which no token or
+        # hop setting blocks: assume the worse case, never a block we cannot see.
+        reachable, why = "unknown", f"{net_label} is not known and may be the host network"
     elif network == "host":
         # Host networking shares the host's namespace; AWS: "not possible to prevent access
         # with host networking" (Knowledge Center ecs-container-ec2-metadata; EKS Auto Mode

@@ -18,6 +18,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.lexer import PatternStr
 
 from policyeval.errors import Diagnostic, Severity, Span
+from policyeval.limits import (
+    CODE_POLICY_TOO_LARGE,
+    MAX_POLICY_ENTRIES,
+    TOO_LARGE_HELP,
+    policy_entries,
+    too_large_message,
+)
 from policyeval.model.expect import Expectation, Need, Suppression
 from policyeval.model.policy import (
     VERSION_2012,
@@ -372,7 +379,17 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
             version = single["version"].value
         policy_id = single["id"].value if "id" in single else None
         statements = tuple(x for x in c if isinstance(x, Statement))
-        return Policy("", statements, version=version, id=policy_id, span=self._span(meta))
+        policy = Policy("", statements, version=version, id=policy_id, span=self._span(meta))
+        entries = policy_entries(policy)
+        if entries > MAX_POLICY_ENTRIES:
+            self._error(
+                CODE_POLICY_TOO_LARGE,
+                too_large_message(entries, MAX_POLICY_ENTRIES),
+                self._span(meta),
+                TOO_LARGE_HELP,
+            )
+            return replace(policy, statements=())
+        return policy
 
     def version(self, meta: Any, c: list[Any]) -> _Item:
         token: Token = c[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,16 @@ def test_progress_bar_only_on_a_terminal() -> None:
         assert step is None
     with progress_reporter(False, 3) as step:
         assert step is None
+
+
+def test_audit_max_file_size_reports_oversized_input_and_exits_2(tmp_path: Path) -> None:
+    big = tmp_path / "policy.json"
+    big.write_text('{"Version": "2012-10-17", "Statement": []}')
+    result = subprocess.run(
+        [sys.executable, "-m", "policyeval", "audit", str(big), "--max-file-size", "10"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"{big}:1:1: PE092 error" in result.stderr

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "policyeval"
 #: Stages in pipeline order; a module may import modules of its own stage or earlier ones.
 STAGES: tuple[tuple[str, ...], ...] = (
     ("errors", "_gc"),  # _gc: a process-level helper with no policyeval imports
-    ("model",),
+    ("model", "limits"),
     ("compiler",),
     ("evaluator",),
     ("readers", "managed", "syntax", "catalog"),
