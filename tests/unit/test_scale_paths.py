@@ -391,3 +391,24 @@ def test_effective_json_is_the_text_json_dumps_would_write() -> None:
     assert any(w.allowed for w in report.workloads)
     expected = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
     assert render_effective_json(report) == expected
+
+
+def test_cli_pauses_the_collector_only_for_whole_estate_commands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from policyeval import cli
+
+    seen: list[bool] = []
+    monkeypatch.setattr(cli, "app", lambda: seen.append(gc.isenabled()))
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        monkeypatch.setattr(sys, "argv", ["policyeval", "fmt", "a.pel"])
+        cli.main()
+        monkeypatch.setattr(sys, "argv", ["policyeval", "audit", "estate/"])
+        cli.main()
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [True, False]
