@@ -1,5 +1,5 @@
 """`python -m policyeval` runs the CLI."""
 
-from policyeval.cli import main
+from policyeval.entry import main
 
 main()

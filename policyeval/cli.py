@@ -139,19 +139,17 @@ AllowOutsideOption = Annotated[
     ),
 ]
 
-_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
 
 def parse_size(text: str) -> int:
     """`65536`, `64K`, `64M`, `1G` (binary units, case-insensitive) → bytes."""
-    raw = text.strip().lower().removesuffix("b").removesuffix("i")
-    unit = raw[-1:] if raw[-1:] in _SIZE_UNITS else ""
-    number = raw[: len(raw) - len(unit)].strip()
-    if not number.isdigit() or int(number) <= 0:
+    from policyeval.limits import parse_size as parse
+
+    size = parse(text)
+    if size is None:
         raise typer.BadParameter(
             f"`{text}` is not a size such as 64M", param_hint="--max-file-size"
         )
-    return int(number) * _SIZE_UNITS[unit]
+    return size
 
 
 @app.command("audit")
@@ -422,35 +420,8 @@ def convert_command(
     raise typer.Exit(pelcli.run_convert(file, to.value if to else None, policy, output))
 
 
-#: Commands that load and audit a whole estate once per process (see `main`).
-_WHOLE_ESTATE_COMMANDS = frozenset({"audit", "check", "effective", "graph"})
-
-
 def main() -> None:
-    """Entry point: run the app; an unexpected error becomes one line and exit code 2."""
-    debug = "--debug" in sys.argv
-    if debug:
-        sys.argv.remove("--debug")
-    if sys.argv[1:2] and sys.argv[1] in _WHOLE_ESTATE_COMMANDS:
-        # One estate per process: no cyclic garbage collection until it ends (a big estate
-        # is millions of long-lived objects that every collection walks again; reference
-        # counting still frees the rest; peak memory grows by about a third). The library
-        # calls pause the collector only while they run (`policyeval/_gc.py`).
-        import gc
+    """Entry point (see `policyeval.entry.main`)."""
+    from policyeval.entry import main as entry_main
 
-        gc.disable()
-    try:
-        app()
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        sys.stderr.write("policyeval: interrupted\n")
-        sys.exit(EXIT_ERROR)
-    except Exception as exc:  # the one place internal errors are caught
-        if debug:
-            raise
-        sys.stderr.write(
-            f"policyeval: internal error ({type(exc).__name__}): {exc}; "
-            "please report this bug (run with --debug for details)\n"
-        )
-        sys.exit(EXIT_ERROR)
+    entry_main()

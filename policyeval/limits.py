@@ -43,3 +43,17 @@ TOO_LARGE_HELP = (
     "AWS refuses policy documents this large (6,144 characters for a managed policy); "
     "split it, or raise the limit on purpose with `max_entries=`"
 )
+
+
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_size(text: str) -> int | None:
+    """`65536`, `64K`, `64M`, `1G` (binary units, case-insensitive) → bytes; None when the
+    text is not a positive size."""
+    raw = text.strip().lower().removesuffix("b").removesuffix("i")
+    unit = raw[-1:] if raw[-1:] in _SIZE_UNITS else ""
+    number = raw[: len(raw) - len(unit)].strip()
+    if not number.isdigit() or int(number) <= 0:
+        return None
+    return int(number) * _SIZE_UNITS[unit]

@@ -20,7 +20,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("audit",),
     ("diff", "report"),
     ("batch", "evalcli", "auditcli", "pelcli", "api"),
-    ("cli",),
+    ("cli", "entry"),
     ("__main__", "__init__"),
 )
 RANK = {name: rank for rank, names in enumerate(STAGES) for name in names}
