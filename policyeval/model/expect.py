@@ -9,7 +9,7 @@ from pydantic.dataclasses import dataclass
 
 from policyeval.errors import Span
 
-_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
+_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
 
 @dataclass(frozen=True, config=_FROZEN)

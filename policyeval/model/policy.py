@@ -14,7 +14,7 @@ from pydantic.dataclasses import dataclass
 
 from policyeval.errors import Span
 
-_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
+_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
 #: The policy language versions AWS accepts. Only 2012-10-17 substitutes policy variables
 #: (IAM User Guide, "IAM JSON policy elements: Version").

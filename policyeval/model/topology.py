@@ -20,7 +20,7 @@ from policyeval.errors import Span
 from policyeval.model.expect import Need
 from policyeval.model.policy import Policy
 
-_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
+_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
 #: A reference whose value the input could not give (e.g. `Fn::ImportValue`).
 UNKNOWN = "<unknown>"
