@@ -8,11 +8,12 @@ generated code on the hot path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from policyeval.compiler.arn import PrincipalIdentity, PrincipalMatch, match_principal_entry
 from policyeval.compiler.conditions import CompiledCondition, Context, Tri, compile_condition
 from policyeval.compiler.gates import Gate, StatementRef
-from policyeval.compiler.variables import Missing, has_variables, parse_template, to_tokens
+from policyeval.compiler.variables import Missing, Part, has_variables, parse_template, to_tokens
 from policyeval.compiler.wildcard import Wildcard, compile_pattern, compile_tokens
 from policyeval.model.policy import Effect, Policy, Principal, Statement
 
@@ -43,7 +44,7 @@ class _ActionMatcher:
             p.lower() for p in patterns if "*" not in p and "?" not in p
         )
         self.patterns: tuple[Wildcard, ...] = tuple(
-            compile_pattern(p.lower()) for p in patterns if ("*" in p or "?" in p) and p != "*"
+            _action_pattern(p) for p in patterns if ("*" in p or "?" in p) and p != "*"
         )
         self.match_all = "*" in patterns
 
@@ -51,6 +52,23 @@ class _ActionMatcher:
         if self.match_all or action in self.exact:
             return True
         return any(p.matches(action) for p in self.patterns)
+
+
+@lru_cache(maxsize=65536)
+def _resource_pattern(pattern: str, substitute: bool) -> Wildcard | tuple[Part, ...]:
+    """One Resource pattern compiled once per run, however many statements repeat it;
+    patterns with policy variables stay templates, resolved per request."""
+    parts = parse_template(pattern, substitute=substitute)
+    if has_variables(parts):
+        return parts
+    tokens = to_tokens(parts, {}, frozenset(), wildcards=True)
+    assert isinstance(tokens, list)
+    return compile_tokens(tokens)
+
+
+@lru_cache(maxsize=65536)
+def _action_pattern(pattern: str) -> Wildcard:
+    return compile_pattern(pattern.lower())
 
 
 class _ResourceMatcher:
@@ -63,13 +81,11 @@ class _ResourceMatcher:
         fixed: list[Wildcard] = []
         templated = []
         for pattern in patterns:
-            parts = parse_template(pattern, substitute=substitute)
-            if has_variables(parts):
-                templated.append(parts)
+            compiled = _resource_pattern(pattern, substitute)
+            if isinstance(compiled, Wildcard):
+                fixed.append(compiled)
             else:
-                tokens = to_tokens(parts, {}, frozenset(), wildcards=True)
-                assert isinstance(tokens, list)
-                fixed.append(compile_tokens(tokens))
+                templated.append(compiled)
         self.fixed = tuple(fixed)
         self.templated = tuple(templated)
         self._memo: dict[str, bool] = {}
