@@ -231,7 +231,15 @@ def _best_match(
 class CompiledPolicy:
     """One policy's statements, indexed by the service prefixes their actions can name."""
 
-    __slots__ = ("_by_action", "any_service", "by_service", "name", "statements")
+    __slots__ = (
+        "_by_action",
+        "any_service",
+        "by_service",
+        "exact",
+        "name",
+        "statements",
+        "wild_by_service",
+    )
 
     def __init__(self, policy: Policy, gate: Gate) -> None:
         self.name = policy.name
@@ -255,6 +263,21 @@ class CompiledPolicy:
                     by_service.setdefault(service, []).append(compiled)
         self.by_service = {k: tuple(v) for k, v in by_service.items()}
         self.any_service = tuple(any_service)
+        # Statements whose Action names only exact actions are found by a dictionary look-up;
+        # the rest are matched pattern by pattern.
+        exact: dict[str, list[CompiledStatement]] = {}
+        wild: dict[str, list[CompiledStatement]] = {}
+        for service, statements in self.by_service.items():
+            for statement in statements:
+                matcher = statement.action
+                if matcher is not None and not matcher.patterns and not matcher.match_all:
+                    for name in matcher.exact:
+                        if name.split(":", 1)[0] == service:
+                            exact.setdefault(name, []).append(statement)
+                else:
+                    wild.setdefault(service, []).append(statement)
+        self.exact = {k: tuple(v) for k, v in exact.items()}
+        self.wild_by_service = {k: tuple(v) for k, v in wild.items()}
         self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
 
     def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
@@ -263,7 +286,13 @@ class CompiledPolicy:
         found = self._by_action.get(action)
         if found is None:
             service = action.split(":", 1)[0]
-            found = tuple(s for s in self.candidates(service) if s.action_matches(action))
+            matched = [
+                *self.exact.get(action, ()),
+                *(s for s in self.wild_by_service.get(service, ()) if s.action_matches(action)),
+                *(s for s in self.any_service if s.action_matches(action)),
+            ]
+            matched.sort(key=_statement_order)
+            found = tuple(matched)
             if len(self._by_action) >= _ACTION_CACHE_SIZE:
                 self._by_action.clear()
             self._by_action[action] = found
@@ -276,6 +305,10 @@ class CompiledPolicy:
         if not self.any_service:
             return specific
         return self.any_service + specific
+
+
+def _statement_order(statement: CompiledStatement) -> int:
+    return statement.ref.index
 
 
 def _services_of(actions: tuple[str, ...]) -> set[str] | None:

@@ -34,10 +34,16 @@ class Wildcard:
     anchored_end: bool
     literal: str | None  # the whole pattern when it has no wildcard at all
     min_length: int
+    #: Set when the pattern is plain text then one trailing `*` (`s3:Get*`, `arn:…/*`), the
+    #: commonest shape, which is a prefix test.
+    prefix: str | None = None
+    lengths: tuple[int, ...] = ()  # the length of each piece
 
     def matches(self, text: str) -> bool:
         if self.literal is not None:
             return text == self.literal
+        if self.prefix is not None:
+            return text.startswith(self.prefix)
         if len(text) < self.min_length:
             return False
         pieces = self.pieces
@@ -47,26 +53,25 @@ class Wildcard:
         end = len(text)
         first = 0
         last = len(pieces)
+        lengths = self.lengths
         if self.anchored_start:
             piece = pieces[0]
-            n = _piece_len(piece)
             if not _piece_at(piece, text, 0):
                 return False
-            start = n
+            start = lengths[0]
             first = 1
         if self.anchored_end:
             piece = pieces[-1]
-            n = _piece_len(piece)
+            n = lengths[-1]
             if end - n < start or not _piece_at(piece, text, end - n):
                 return False
             end -= n
             last -= 1
         for index in range(first, last):
-            piece = pieces[index]
-            found = _find_piece(piece, text, start, end)
+            found = _find_piece(pieces[index], text, start, end)
             if found < 0:
                 return False
-            start = found + _piece_len(piece)
+            start = found + lengths[index]
         return start <= end
 
 
@@ -149,7 +154,11 @@ def compile_tokens(tokens: Sequence[Token], *, fold_case: bool = False) -> Wildc
     if len(pieces) > 2:
         pieces = [pieces[0], *(p for p in pieces[1:-1] if p), pieces[-1]]
     min_length = sum(_piece_len(p) for p in pieces)
-    return Wildcard(tuple(pieces), True, True, None, min_length)
+    prefix: str | None = None
+    if len(pieces) == 2 and not pieces[1] and None not in pieces[0]:
+        prefix = "".join(c for c in pieces[0] if c is not None)
+    lengths = tuple(_piece_len(p) for p in pieces)
+    return Wildcard(tuple(pieces), True, True, None, min_length, prefix, lengths)
 
 
 def tokenize(pattern: str) -> list[Token]:

@@ -19,7 +19,6 @@ the undecided statements is tried, and the answer is definite only when they all
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import product
 
@@ -71,10 +70,8 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     who = parse_principal(request.principal)
     action = request.action.lower()
     service = action.split(":", 1)[0]
-    context = _normalise_context(request.context)
-    unknown: frozenset[str] | None = (
-        frozenset(k.lower() for k in request.unknown_keys) if request.context_complete else None
-    )
+    context = request.context  # keys already lower-cased by Request
+    unknown: frozenset[str] | None = request.unknown_keys if request.context_complete else None
     resource_account = request.resource_account or account_of(request.resource) or who.account
     same_account = who.account is not None and who.account == resource_account
     scps_apply = bool(compiled.scps) and _scps_apply(who)
@@ -165,16 +162,6 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         deciding_keys,
         "the answer depends on condition keys whose values are unknown",
     )
-
-
-def _normalise_context(context: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for key, values in context.items():
-        if isinstance(values, str):
-            out[key.lower()] = (values,)
-        else:
-            out[key.lower()] = tuple(values)
-    return out
 
 
 def _scps_apply(who: PrincipalIdentity) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 class Request:
     """One request to decide.
 
-    `context` maps condition keys (case as written by AWS; matched case-insensitively) to
+    `context` maps condition keys (stored lower-cased: they match case-insensitively) to
     their values; a key that is absent is *missing*. Keys in `unknown_keys` have a value the
     caller does not know; with `context_complete=False` every absent key is unknown instead
     of missing. Unknown keys make the answer CONDITIONAL when they decide it.
@@ -24,3 +24,14 @@ class Request:
     resource_account: str | None = None
     unknown_keys: frozenset[str] = frozenset()
     context_complete: bool = True
+
+    def __post_init__(self) -> None:
+        # Condition key names are case-insensitive (IAM User Guide, "Condition element"):
+        # keys are lower-cased once here, so one request can be decided against many policy
+        # sets without normalising it again. A lone string becomes a one-value tuple.
+        normal = {
+            key.lower(): ((values,) if isinstance(values, str) else tuple(values))
+            for key, values in self.context.items()
+        }
+        object.__setattr__(self, "context", normal)
+        object.__setattr__(self, "unknown_keys", frozenset(k.lower() for k in self.unknown_keys))
