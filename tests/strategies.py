@@ -25,6 +25,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from policyeval.evaluator.engine import RCP_SERVICES as ENGINE_RCP_SERVICES
+
 JSON = dict[str, Any]
 
 ACCOUNT = "111122223333"
@@ -42,20 +44,7 @@ SPECIAL_SERVICES = frozenset({"kms", "sts", "iam", "s3"})
 #: Services whose resources RCPs apply to (AWS Organizations User Guide, "Resource control
 #: policies (RCPs)", supported services). The simulator applies RCPs to every service (see
 #: the deviation `rcps-only-supported-services`), so generated RCPs stay within this list.
-RCP_SERVICES = frozenset(
-    {
-        "s3",
-        "sts",
-        "kms",
-        "sqs",
-        "secretsmanager",
-        "cognito-identity",
-        "logs",
-        "dynamodb",
-        "ecr",
-        "aoss",
-    }
-)
+RCP_SERVICES = ENGINE_RCP_SERVICES
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
