@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
 
 from tests.differential.deciders import (
     Case,
@@ -25,7 +26,7 @@ from tests.differential.deciders import (
     comparable,
     oracle_problem,
 )
-from tests.strategies import random_cases
+from tests.strategies import cases, random_cases
 
 pytestmark = pytest.mark.differential
 
@@ -126,3 +127,31 @@ def test_generated_cases_agree_with_simulator(simulator: SimulatorDecider) -> No
         "(shrink one with `python -m tests.differential.minimise`):\n"
         + "\n".join(disagreements[:10])
     )
+
+
+HYPOTHESIS_EXAMPLES = 10_000
+
+
+def test_hypothesis_cases_agree_with_simulator(simulator: SimulatorDecider) -> None:
+    """The same catalogue-built cases, drawn by hypothesis (10,000 examples per run), so a
+    disagreement is shrunk to a small case before it is reported."""
+    compared: list[int] = [0]
+
+    @settings(
+        max_examples=HYPOTHESIS_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=cases())
+    def agree(case: Case) -> None:
+        (theirs,) = simulator.decide_many([case])
+        if not comparable(theirs):
+            return
+        (mine,) = PolicyevalDecider().decide_many([case])
+        compared[0] += 1
+        assert mine.get("decision") == theirs["decision"], _show(case, mine, theirs)
+
+    agree()
+    assert compared[0] >= HYPOTHESIS_EXAMPLES * 0.9, f"only {compared[0]} cases were comparable"
