@@ -16,7 +16,7 @@ when a default or an assumption decided, which input would settle it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal
 
@@ -949,17 +949,7 @@ def _pod_workload(ws: Workspace, pod: Pod) -> Workload:
             "AWS_ROLE_ARN and a web identity token (the role's trust policy decides who may "
             "assume it)",
         )
-        found.append(
-            CredentialSource(
-                src.source,
-                src.role,
-                src.reachable,
-                src.reason,
-                src.sdk_default,
-                sa_label,
-                src.resolved,
-            )
-        )
+        found.append(replace(src, via=sa_label))
     if sa is not None and sa.pod_identity_role is not None:
         link = _resolve_role(ws, sa.pod_identity_role, "Pod Identity role")
         if on_fargate:
@@ -983,17 +973,7 @@ def _pod_workload(ws: Workspace, pod: Pod) -> Workload:
                 "it at 169.254.170.23",
                 sdk_default=not has_irsa,
             )
-            found.append(
-                CredentialSource(
-                    src.source,
-                    src.role,
-                    src.reachable,
-                    src.reason,
-                    src.sdk_default,
-                    sa_label,
-                    src.resolved,
-                )
-            )
+            found.append(replace(src, via=sa_label))
     own = any(
         c.source in (SourceKind.IRSA, SourceKind.POD_IDENTITY) and c.reachable is not False
         for c in found
