@@ -24,7 +24,7 @@ from policyeval.evaluator.request import Request
 from policyeval.model.policy import Effect, Policy, Statement
 from policyeval.model.topology import InstanceProfile, ManagedPolicy, Ref, Role, Service, Task
 from policyeval.model.workspace import Workspace
-from policyeval.readers import positions
+from policyeval.readers import positions, yaml_positions
 from policyeval.readers.positions import (
     InputError,
     key_span,
@@ -130,9 +130,9 @@ def test_huge_integers_are_reported_as_by_the_scanner() -> None:
 
 
 def _python_yaml(text: str, path: str) -> list[Any]:
-    loader = positions._SafeEventLoader(text)
+    loader = yaml_positions._SafeEventLoader(text)
     try:
-        return positions._build_documents(
+        return yaml_positions._build_documents(
             loader, path, positions.MAX_DEPTH, positions.MAX_YAML_NODES
         )
     finally:
@@ -140,7 +140,8 @@ def _python_yaml(text: str, path: str) -> list[Any]:
 
 
 @pytest.mark.skipif(
-    positions._FastEventLoader is positions._SafeEventLoader, reason="PyYAML built without libyaml"
+    yaml_positions._FastEventLoader is yaml_positions._SafeEventLoader,
+    reason="PyYAML built without libyaml",
 )
 @pytest.mark.parametrize("name", sorted(p.name for p in FORMATS.glob("*.yaml")))
 def test_libyaml_events_build_the_same_documents_as_pyyaml(name: str) -> None:
@@ -156,9 +157,9 @@ def test_malformed_yaml_keeps_pyyaml_wording() -> None:
     text = "a: [1, 2\nb: c\n"
     with pytest.raises(InputError) as caught:
         load_yaml_documents(text, "bad.yaml")
-    loader = positions._SafeEventLoader(text)
+    loader = yaml_positions._SafeEventLoader(text)
     with pytest.raises(Exception) as python_error:
-        positions._build_documents(
+        yaml_positions._build_documents(
             loader, "bad.yaml", positions.MAX_DEPTH, positions.MAX_YAML_NODES
         )
     problem = getattr(python_error.value, "problem", "")
