@@ -56,6 +56,7 @@ class Run:
     peak_mb: float
     exit_code: int
     failed: str | None = None  # why the run is not a measurement
+    cpu: float = 0.0  # user + system seconds: steadier than wall time on a shared machine
 
 
 #: Runs one command and reports its wall time and peak RSS. A separate small process, because
@@ -68,7 +69,8 @@ pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - start
 with open(sys.argv[1], "w") as out:
-    out.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+    cpu = usage.ru_utime + usage.ru_stime
+    out.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)} {cpu}")
 """
 
 
@@ -108,13 +110,13 @@ def run_child(
                     os.close(slave)
         if not report.exists():
             return Run(0.0, 0.0, -1, "the measuring process failed")
-        wall_text, rss_text, code_text = report.read_text().split()
+        wall_text, rss_text, code_text, cpu_text = report.read_text().split()
         wall, peak_mb, code = float(wall_text), int(rss_text) / 1024, int(code_text)
         failed = None
         if code not in (0, 1):  # 1 = findings, for policyeval and the peers alike
             lines = errors_path.read_text("utf-8", "replace").strip().splitlines()
             failed = f"exit {code}: {lines[-1] if lines else 'no message'}"
-        return Run(wall, peak_mb, code, failed)
+        return Run(wall, peak_mb, code, failed, float(cpu_text))
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -125,6 +127,7 @@ def median_run(runs: list[Run]) -> Run:
         statistics.median(r.wall for r in good),
         max(r.peak_mb for r in good),
         good[-1].exit_code,
+        cpu=statistics.median(r.cpu for r in good),
     )
 
 
