@@ -154,6 +154,12 @@ class AuditContext:
         # INVARIANT: each entry keeps its role alive, so its id() is not reused meanwhile.
         self._attached: dict[int, tuple[Role, tuple[tuple[Policy, Span | None], ...]]] = {}
         self._patterns: dict[int, tuple[Role, tuple[bool, frozenset[str], tuple[str, ...]]]] = {}
+        # One tuple per distinct list of wildcard patterns (roles share managed policies),
+        # so that `mentions` can remember its answers by the tuple's id().
+        # INVARIANT: the tuples stay here, alive, as long as the context.
+        self._pattern_lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._mentioned: dict[tuple[int, str], bool] = {}
+        self._probes: dict[str, str] = {}
         # INVARIANT: policy sets used as cache keys by id() stay alive as long as the context.
         self._keep: list[PolicySet] = []
         self.notes: list[str] = []
@@ -275,7 +281,9 @@ class AuditContext:
                             wild[pattern] = None
                         else:
                             exact.add(pattern.lower())
-            cached = (role, (not_action, frozenset(exact), tuple(wild)))
+            patterns = tuple(wild)
+            patterns = self._pattern_lists.setdefault(patterns, patterns)
+            cached = (role, (not_action, frozenset(exact), patterns))
             self._patterns[id(role)] = cached
         return cached[1]
 
@@ -285,7 +293,26 @@ class AuditContext:
         A grant matches it only when it covers every resource of that kind (`*`,
         `arn:aws:s3:::*/*`, `arn:aws:iam::*:role/*` …), which is what "on `*`" rules ask.
         """
-        return probe_arn(action, self.account)
+        found = self._probes.get(action)
+        if found is None:
+            found = self._probes[action] = probe_arn(action, self.account)
+        return found
+
+    def mentions(self, role: Role, action: str) -> bool:
+        """Cheap pre-filter: does any Allow statement's pattern (or a NotAction) cover it?
+
+        Only decides whether to ask the evaluator; the answer itself is always the evaluator's.
+        """
+        not_action, exact, wild = self.allow_patterns(role)
+        if not_action or action.lower() in exact:
+            return True
+        if not wild:
+            return False
+        key = (id(wild), action)
+        found = self._mentioned.get(key)
+        if found is None:
+            found = self._mentioned[key] = any(action_matches(p, action) for p in wild)
+        return found
 
     def allowed(self, role: Role, action: str, resource: str | None = None) -> Decision:
         """`decide` on the probe resource of the action unless one is given."""

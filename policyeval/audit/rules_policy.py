@@ -49,26 +49,13 @@ def _where(role: Role, spans: tuple[Span, ...]) -> Span | None:
     return spans[0] if spans else role.span
 
 
-def _mentions(ctx: AuditContext, role: Role, action: str) -> bool:
-    """Cheap pre-filter: does any Allow statement's pattern (or a NotAction) cover it?
-
-    Only decides whether to ask the evaluator; the answer itself is always the evaluator's.
-    """
-    from policyeval.audit.engine import action_matches
-
-    not_action, exact, wild = ctx.allow_patterns(role)
-    if not_action or action.lower() in exact:
-        return True
-    return any(action_matches(p, action) for p in wild)
-
-
 def _is_allowed(ctx: AuditContext, role: Role, action: str) -> tuple[bool, tuple[Span, ...]]:
     """Allowed on the probe resource, by a statement the user wrote.
 
     Grants that come only from AWS managed policies are left to PE301 (host roles beyond
     their baseline): the user cannot edit those documents, only choose to attach them.
     """
-    if not _mentions(ctx, role, action):
+    if not ctx.mentions(role, action):
         return False, ()
     decision = ctx.allowed(role, action)
     if not decision.allowed:
@@ -95,7 +82,7 @@ def _allowed_among(
 
 def is_full_admin(ctx: AuditContext, role: Role) -> bool:
     """Does the evaluator allow the role an action of a service nobody grants by name?"""
-    if not _mentions(ctx, role, "policyevalprobe:AnyAction"):
+    if not ctx.mentions(role, "policyevalprobe:AnyAction"):
         return False
     return ctx.decide(role, "policyevalprobe:AnyAction", "*").allowed
 
