@@ -144,7 +144,12 @@ def run_audit_command(
     from policyeval.audit.suppressions import write_baseline as write_file
     from policyeval.report.render import render
 
-    workspace = load(list(paths) or [Path(".")], max_bytes=max_bytes, allow_outside=allow_outside)
+    workspace = load(
+        list(paths) or [Path(".")],
+        max_bytes=max_bytes,
+        allow_outside=allow_outside,
+        jobs=min(2, os.cpu_count() or 1),
+    )
     extra: list[Diagnostic] = []
     needs: dict[str, list[Need]] = {}
     if needs_file is not None:

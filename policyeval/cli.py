@@ -6,6 +6,7 @@ Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage, input or inter
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -311,6 +312,7 @@ def _load_workspace(
         [str(p) for p in paths],
         max_bytes=parse_size(max_file_size) if max_file_size is not None else MAX_FILE_BYTES,
         allow_outside=allow_outside_imports,
+        jobs=min(2, os.cpu_count() or 1),
     )
     code = EXIT_CLEAN
     for diagnostic in sorted_diagnostics(workspace.diagnostics):

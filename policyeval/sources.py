@@ -8,7 +8,7 @@ repositories name files freely (`roles.json` may be an account dump or a policy)
 from __future__ import annotations
 
 import os
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +53,25 @@ def load_paths(
     account: str | None = None,
     region: str | None = None,
     allow_outside: bool = False,
+    jobs: int = 1,
 ) -> Workspace:
     """Load every input under `paths` into one Workspace, diagnostics sorted by position.
 
     `max_bytes` caps every file read, imports of `.pel` files included (PE092, or PE005 for a
     `.pel` file); `allow_outside` lets `.pel` imports leave the project folder (PE028).
+    `jobs` 2 reads about half of a large input (by size) in a second process; the result is
+    the same Workspace, in the same order (see `_parallel`).
     """
     from policyeval._gc import collector_paused
 
     with collector_paused():
         return _load_paths(
-            paths, max_bytes=max_bytes, account=account, region=region, allow_outside=allow_outside
+            paths,
+            max_bytes=max_bytes,
+            account=account,
+            region=region,
+            allow_outside=allow_outside,
+            jobs=jobs,
         )
 
 
@@ -74,6 +82,7 @@ def _load_paths(
     account: str | None,
     region: str | None,
     allow_outside: bool,
+    jobs: int,
 ) -> Workspace:
     inputs = discover(paths)
     names = {p for p, _, _ in inputs}
@@ -81,38 +90,126 @@ def _load_paths(
     # `.pel` files first: the files they import belong to them and are not read again.
     inputs.sort(key=lambda item: not item[0].endswith(".pel"))
     imported: set[Path] = set()
+    rest: list[tuple[str, bool, str]] = []
     for path, explicit, root in inputs:
         if not explicit and Path(path).resolve() in imported:
             continue
-        if _is_needs_file(path):
-            if not any(_needs_path_for(t) == path for t in _task_candidates(path, names)):
-                workspaces.append(
-                    _only(
-                        Diagnostic(
-                            BAD_NEEDS,
-                            Severity.MEDIUM,
-                            "needs file has no task definition next to it",
-                            Span(path, 1, 1),
-                            help="name it after the task definition, e.g. `web.needs.json` "
-                            "next to `web.json`",
-                        )
-                    )
-                )
+        if not path.endswith(".pel"):
+            rest.append((path, explicit, root))
             continue
         loaded = load_file(
-            path,
-            explicit=explicit,
-            root=root,
-            max_bytes=max_bytes,
-            account=account,
-            region=region,
-            allow_outside=allow_outside,
+            path, explicit=explicit, root=root, max_bytes=max_bytes, allow_outside=allow_outside
         )
-        if path.endswith(".pel"):
-            imported.update(_imported_files(loaded))
+        imported.update(_imported_files(loaded))
         workspaces.append(loaded)
+    # Every other file stands alone: read in any order, merged in input order.
+    rest = [item for item in rest if item[1] or Path(item[0]).resolve() not in imported]
+    options = _LoadOptions(names, max_bytes, account, region, allow_outside)
+    workspaces.extend(_parallel(rest, options) if jobs > 1 else _load_many(rest, options))
     merged = merge_all(workspaces)
     return replace(merged, diagnostics=tuple(sorted_diagnostics(merged.diagnostics)))
+
+
+@dataclass(frozen=True)
+class _LoadOptions:
+    names: set[str]
+    max_bytes: int
+    account: str | None
+    region: str | None
+    allow_outside: bool
+
+
+def _load_many(inputs: list[tuple[str, bool, str]], options: _LoadOptions) -> list[Workspace]:
+    return [_load_one(path, explicit, root, options) for path, explicit, root in inputs]
+
+
+def _load_one(path: str, explicit: bool, root: str, options: _LoadOptions) -> Workspace:
+    if _is_needs_file(path):
+        if any(_needs_path_for(t) == path for t in _task_candidates(path, options.names)):
+            return Workspace()  # read with its task definition
+        return _only(
+            Diagnostic(
+                BAD_NEEDS,
+                Severity.MEDIUM,
+                "needs file has no task definition next to it",
+                Span(path, 1, 1),
+                help="name it after the task definition, e.g. `web.needs.json` next to `web.json`",
+            )
+        )
+    return load_file(
+        path,
+        explicit=explicit,
+        root=root,
+        max_bytes=options.max_bytes,
+        account=options.account,
+        region=options.region,
+        allow_outside=options.allow_outside,
+    )
+
+
+#: Below this many bytes of input a second process costs more than it saves.
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+
+
+def _parallel(inputs: list[tuple[str, bool, str]], options: _LoadOptions) -> list[Workspace]:
+    """Read the files on two processes: a forked child takes about half of the bytes and
+    sends its Workspaces back pickled (plain data: spans, texts and model nodes).
+
+    Each file is read by exactly one process with the same function, and the results are put
+    back in input order, so the merged Workspace is the one a single process builds. Where
+    `fork` is missing, for small inputs, or when the child fails in any way, the files are
+    simply read here.
+    """
+    import multiprocessing
+
+    sizes = [_size(path) for path, _, _ in inputs]
+    if sum(sizes) < PARALLEL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        return _load_many(inputs, options)
+    # Largest first, each to the lighter side: two halves of about the same weight.
+    mine: list[int] = []
+    theirs: list[int] = []
+    weight = [0, 0]
+    for index in sorted(range(len(inputs)), key=lambda i: -sizes[i]):
+        side = 0 if weight[0] <= weight[1] else 1
+        (mine if side == 0 else theirs).append(index)
+        weight[side] += sizes[index]
+    theirs.sort()
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_child_load, args=(sender, [inputs[i] for i in theirs], options), daemon=True
+    )
+    child.start()
+    sender.close()
+    results: dict[int, Workspace] = {i: _load_one(*inputs[i], options) for i in sorted(mine)}
+    try:
+        received = receiver.recv()
+    except (EOFError, OSError):
+        received = None
+    finally:
+        receiver.close()
+        child.join()
+    if isinstance(received, list) and len(received) == len(theirs):
+        results.update(zip(theirs, received, strict=True))
+    else:  # the child died or failed: read its share here
+        results.update((i, _load_one(*inputs[i], options)) for i in theirs)
+    return [results[i] for i in range(len(inputs))]
+
+
+def _child_load(sender: Any, inputs: list[tuple[str, bool, str]], options: _LoadOptions) -> None:
+    try:
+        sender.send(_load_many(inputs, options))
+    except BaseException:  # any failure: the parent reads these files itself
+        sender.send(None)
+    finally:
+        sender.close()
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def merge_all(workspaces: list[Workspace]) -> Workspace:

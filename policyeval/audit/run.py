@@ -20,15 +20,17 @@ def load(
     *,
     max_bytes: int | None = None,
     allow_outside: bool = False,
+    jobs: int = 1,
 ) -> Workspace:
     """Every input under `paths`, merged; unreadable inputs become diagnostics. `max_bytes`
-    None keeps the default file-size limit."""
+    None keeps the default file-size limit; `jobs` 2 reads large inputs on two processes."""
     from policyeval.sources import MAX_FILE_BYTES, load_paths
 
     return load_paths(
         [fspath(p) for p in paths],
         max_bytes=MAX_FILE_BYTES if max_bytes is None else max_bytes,
         allow_outside=allow_outside,
+        jobs=jobs,
     )
 
 
