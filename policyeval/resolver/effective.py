@@ -81,6 +81,51 @@ class Grant:
         )
 
 
+def _grant_builder() -> Callable[
+    [str, str, SourceKind, str | None, str, AccessLevel, bool, tuple[str, ...]], Grant
+]:
+    """A constructor of `Grant` for the bulk path: the same object as `Grant(...)` with
+    every field given, set through the slot descriptors. The frozen dataclass `__init__`
+    goes through `object.__setattr__` by field name, which is most of the cost of building
+    22,000 grants for a role holding `*`."""
+    new = object.__new__
+    slots = Grant.__dict__
+    set_action = slots["action"].__set__
+    set_resource = slots["resource"].__set__
+    set_source = slots["source"].__set__
+    set_role = slots["role"].__set__
+    set_service = slots["service"].__set__
+    set_level = slots["access_level"].__set__
+    set_conditional = slots["conditional"].__set__
+    set_keys = slots["keys"].__set__
+
+    def build(
+        action: str,
+        resource: str,
+        source: SourceKind,
+        role: str | None,
+        service: str,
+        access_level: AccessLevel,
+        conditional: bool,
+        keys: tuple[str, ...],
+    ) -> Grant:
+        grant: Grant = new(Grant)
+        set_action(grant, action)
+        set_resource(grant, resource)
+        set_source(grant, source)
+        set_role(grant, role)
+        set_service(grant, service)
+        set_level(grant, access_level)
+        set_conditional(grant, conditional)
+        set_keys(grant, keys)
+        return grant
+
+    return build
+
+
+_build_grant = _grant_builder()
+
+
 @dataclass(frozen=True, slots=True)
 class UnknownAction:
     """An action pattern of an Allow statement that the catalog cannot expand.
@@ -478,7 +523,7 @@ class _Resolver:
             count = len(c.actions)
             found = tuple(
                 map(
-                    Grant,
+                    _build_grant,
                     c.actions,
                     c.resources,
                     repeat(source, count),
