@@ -379,6 +379,7 @@ class _ServiceTable:
     actions: tuple[str, ...]  # the catalog's spelling
     levels: tuple[AccessLevel, ...]
     ranks: tuple[int, ...]
+    position: dict[str, int]  # lower-case action → its index in the tuples above
 
 
 @functools.cache
@@ -396,6 +397,7 @@ def _service_table(service: str) -> _ServiceTable:
         actions=tuple(row[2] for row in rows),
         levels=tuple(row[3] for row in rows),
         ranks=tuple(row[0] for row in rows),
+        position={row[1]: index for index, row in enumerate(rows)},
     )
 
 
@@ -722,7 +724,9 @@ def _by_class(policies: PolicySet, ask: _Ask) -> _Columns:
             ranks.append(table.ranks[index])
             lower.append(table.keys[index])
 
-    for service in _all_services():
+    # Without an Allow of every action, only the services the Allow statements name hold
+    # candidates: a narrow role costs what its statements name, not the whole catalog.
+    for service in _all_services() if uniform else sorted(touched):
         table = _service_table(service)
         if not table.keys:
             continue
@@ -746,7 +750,15 @@ def _by_class(policies: PolicySet, ask: _Ask) -> _Columns:
                 for index in range(len(table.keys)):
                     one(table, index, service, answer)
             continue
-        for index, key in enumerate(table.keys):
+        named = [match for number, match in entries if number in allow_resources]
+        positions: Iterable[int]
+        if uniform or any(match is None for match in named):
+            positions = range(len(table.keys))
+        else:  # only the actions an Allow statement names are candidates
+            keys_named = frozenset[str]().union(*(match for match in named if match is not None))
+            positions = sorted(table.position[key] for key in keys_named)
+        for index in positions:
+            key = table.keys[index]
             signature = tuple(number for number, match in entries if match is None or key in match)
             answer = granted(service, signature, table.actions[index])
             if answer:
