@@ -20,7 +20,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, Literal
 
 from policyeval import catalog
@@ -804,10 +804,6 @@ def _one_by_one(policies: PolicySet, ask: _Ask) -> _Columns:
     return _Columns.of(grants)
 
 
-def _first_item(pair: tuple[tuple[Any, ...], Grant]) -> tuple[Any, ...]:
-    return pair[0]
-
-
 def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions:
     parts: list[tuple[Grant, ...]] = []
     sources: list[tuple[Role, SourceKind, str | None]] = []
@@ -843,14 +839,12 @@ def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions
     else:
         # Stable sort on precomputed `Grant.sort_key()` values: the order of
         # `sorted(grants, key=Grant.sort_key)` without calling it per grant and workload.
-        part_keys = [resolver.sort_keys(*source) for source in sources]
-        decorated = [
-            (k, g)
-            for keys, part in zip(part_keys, parts, strict=True)
-            for k, g in zip(keys, part, strict=True)
-        ]
-        decorated.sort(key=_first_item)
-        allowed = tuple(g for _k, g in decorated)
+        # The parts are sorted runs: the stable sort of their positions merges them, with
+        # only C-level calls per grant.
+        keys = list(chain.from_iterable(resolver.sort_keys(*source) for source in sources))
+        grants = list(chain.from_iterable(parts))
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        allowed = tuple(map(grants.__getitem__, order))
     return WorkloadPermissions(
         id=workload.id,
         kind=workload.kind,
