@@ -12,39 +12,46 @@ from policyeval.model.policy import Condition, Effect, Policy, Statement
 from policyeval.model.topology import OrgPolicyAttachment
 from policyeval.model.workspace import Workspace
 from policyeval.resolver.credentials import SourceKind
-from policyeval.resolver.effective import Grant, _build_grant, effective_permissions
+from policyeval.resolver.effective import (
+    _GRANT_SETTERS,
+    Grant,
+    _Columns,
+    _grants_of,
+    effective_permissions,
+)
 from tests.resolver_fixtures import ROLES, allow, deny, ecs_workspace, role
 
 REGION = Condition("StringEquals", "aws:RequestedRegion", ("us-east-1",))
 
 
-def test_the_bulk_constructor_builds_the_same_grant_as_the_dataclass() -> None:
-    values = (
-        "s3:GetObject",
-        "arn:aws:s3:::shop/*",
-        SourceKind.TASK_ROLE,
-        "task",
-        "s3",
-        AccessLevel.READ,
-        True,
-        ("aws:RequestedRegion",),
-    )
-    built = _build_grant(*values)
-    plain = Grant(*values)
-    assert type(built) is Grant
-    assert built == plain and hash(built) == hash(plain) and repr(built) == repr(plain)
-    # Every field is set: a field added to Grant must be added to the constructor too.
-    assert [f.name for f in fields(Grant)] == [
-        "action",
-        "resource",
-        "source",
-        "role",
-        "service",
-        "access_level",
-        "conditional",
-        "keys",
+def test_the_bulk_constructor_builds_the_same_grants_as_the_dataclass() -> None:
+    rows = [
+        ("s3:GetObject", "arn:aws:s3:::shop/*", "s3", AccessLevel.READ, True, ("aws:SourceIp",)),
+        ("s3:ListBucket", "*", "s3", AccessLevel.LIST, False, ()),
+        ("iam:PassRole", "*", "iam", AccessLevel.WRITE, False, ()),
     ]
-    assert [getattr(built, f.name) for f in fields(Grant)] == list(values)
+    columns = _Columns(
+        actions=tuple(r[0] for r in rows),
+        resources=tuple(r[1] for r in rows),
+        services=tuple(r[2] for r in rows),
+        levels=tuple(r[3] for r in rows),
+        conditional=tuple(r[4] for r in rows),
+        keys=tuple(r[5] for r in rows),
+    )
+    built = _grants_of(columns, SourceKind.TASK_ROLE, "task")
+    plain = tuple(
+        Grant(action, resource, SourceKind.TASK_ROLE, "task", service, level, cond, keys)
+        for action, resource, service, level, cond, keys in rows
+    )
+    assert all(type(grant) is Grant for grant in built)
+    assert built == plain
+    assert [hash(g) for g in built] == [hash(g) for g in plain]
+    assert [repr(g) for g in built] == [repr(g) for g in plain]
+    # Every field is set, in field order: a field added to Grant must be added there too.
+    assert len(fields(Grant)) == len(_GRANT_SETTERS)
+    for field, setter in zip(fields(Grant), _GRANT_SETTERS, strict=True):
+        assert setter.__self__ is Grant.__dict__[field.name]
+    assert _grants_of(_Columns(), SourceKind.TASK_ROLE, None) == ()
 
 
 def _with_task(*statements: Statement, rcp: tuple[Statement, ...] = ()) -> Workspace:
