@@ -195,9 +195,10 @@ _RoleGrant = tuple[str, int, str, str, str, AccessLevel, bool, tuple[str, ...]]
 
 @dataclass(frozen=True, slots=True)
 class _Columns:
-    """A role's grants in report order, one tuple per field (a column store): Grant objects
-    for a source are then built by one `map` over the columns, without a tuple per grant.
-    `ranks` and `keys_lower` are the access-level rank and lower-case action of the sort key."""
+    """A role's grants in report order, one tuple per field (a column store): the Grant
+    objects of each source are built from it field by field (`_grants_of`), with no tuple
+    per grant. `ranks` and `keys_lower` are the access-level rank and lower-case action of
+    the sort key, read only when a workload merges several sources."""
 
     actions: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
@@ -607,7 +608,7 @@ def _asked(ask: _Ask, action: str, wanted: Iterable[str]) -> _Granted:
                 break  # an unconditional grant on `*` covers the narrower resources
         elif outcome is Outcome.CONDITIONAL:
             granted.append((resource, True, tuple(sorted(keys))))
-    granted.sort()  # by resource: each appears once
+    granted.sort()  # by resource (a resource listed twice gives two equal entries)
     return tuple(granted)
 
 
