@@ -17,9 +17,10 @@ not match it, so such a grant stays listed although part of it is denied.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, Literal
 
 from policyeval import catalog
@@ -40,6 +41,7 @@ from policyeval.resolver.credentials import (
 
 if TYPE_CHECKING:
     from policyeval.compiler.compiled import CompiledPolicySet, PolicySet
+    from policyeval.evaluator.decision import Outcome
 
 #: Version of the JSON shape of `EffectiveReport.to_dict()`; bump when it changes.
 SCHEMA_VERSION = "1"
@@ -192,8 +194,73 @@ _RoleGrant = tuple[str, int, str, str, str, AccessLevel, bool, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
+class _Columns:
+    """A role's grants in report order, one tuple per field (a column store): the Grant
+    objects of each source are built from it field by field (`_grants_of`), with no tuple
+    per grant. `ranks` and `keys_lower` are the access-level rank and lower-case action of
+    the sort key, read only when a workload merges several sources."""
+
+    actions: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    levels: tuple[AccessLevel, ...] = ()
+    conditional: tuple[bool, ...] = ()
+    keys: tuple[tuple[str, ...], ...] = ()
+    ranks: tuple[int, ...] = ()
+    keys_lower: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, grants: list[_RoleGrant]) -> _Columns:
+        """The columns of grants given as `_RoleGrant` tuples (already in report order)."""
+        if not grants:
+            return cls()
+        services, ranks, lower, resources, actions, levels, conditional, keys = zip(
+            *grants, strict=True
+        )
+        return cls(actions, resources, services, levels, conditional, keys, ranks, lower)
+
+
+#: The slot descriptors' setters of `Grant`, in field order (a test checks the order).
+_GRANT_SETTERS = tuple(
+    Grant.__dict__[name].__set__
+    for name in (
+        "action",
+        "resource",
+        "source",
+        "role",
+        "service",
+        "access_level",
+        "conditional",
+        "keys",
+    )
+)
+
+
+def _grants_of(c: _Columns, source: SourceKind, role: str | None) -> tuple[Grant, ...]:
+    """The Grant objects of a role's columns attributed to one source: the same objects as
+    `Grant(...)` with every field given, built column by column through the slot
+    descriptors with only C-level calls. The frozen dataclass `__init__` sets each field
+    with `object.__setattr__` by name: most of the cost of 22,000 grants for `*`."""
+    count = len(c.actions)
+    grants: tuple[Grant, ...] = tuple(map(object.__new__, repeat(Grant, count)))
+    columns = (
+        c.actions,
+        c.resources,
+        repeat(source, count),
+        repeat(role, count),
+        c.services,
+        c.levels,
+        c.conditional,
+        c.keys,
+    )
+    for setter, column in zip(_GRANT_SETTERS, columns, strict=True):
+        deque(map(setter, grants, column), maxlen=0)
+    return grants
+
+
+@dataclass(frozen=True, slots=True)
 class _RoleResult:
-    grants: tuple[_RoleGrant, ...]
+    grants: _Columns
     unknown: tuple[tuple[str, str, Literal["allowed", "conditional", "denied"]], ...]
     notes: tuple[str, ...]
 
@@ -298,15 +365,66 @@ def _pattern_entries(pattern: str) -> tuple[tuple[str, catalog.ActionInfo], ...]
     return tuple((info.action.lower(), info) for info in catalog.expand(pattern).actions)
 
 
+@dataclass(frozen=True, slots=True)
+class _ServiceTable:
+    """The actions of one service in report order (access-level rank, lower-case name)."""
+
+    keys: tuple[str, ...]  # lower-case `service:action`
+    actions: tuple[str, ...]  # the catalog's spelling
+    levels: tuple[AccessLevel, ...]
+    ranks: tuple[int, ...]
+    position: dict[str, int]  # lower-case action → its index in the tuples above
+
+
+@functools.cache
+def _service_table(service: str) -> _ServiceTable:
+    """Static catalog data, built once per process for each service a role can reach."""
+    first: dict[str, catalog.ActionInfo] = {}
+    for info in catalog.service_actions(service):
+        first.setdefault(info.action.lower(), info)  # the first spelling wins, as in expand()
+    rows = sorted(
+        (_LEVEL_ORDER[info.access_level], key, info.action, info.access_level)
+        for key, info in first.items()
+    )
+    return _ServiceTable(
+        keys=tuple(row[1] for row in rows),
+        actions=tuple(row[2] for row in rows),
+        levels=tuple(row[3] for row in rows),
+        ranks=tuple(row[0] for row in rows),
+        position={row[1]: index for index, row in enumerate(rows)},
+    )
+
+
+@functools.cache
+def _all_services() -> tuple[str, ...]:
+    """Every service of the catalog, in report order."""
+    return tuple(sorted(catalog.service_prefixes()))
+
+
+#: How an Action / NotAction list matches one service: None for every action of it, or the
+#: lower-case actions it matches.
+_ServiceMatch = frozenset[str] | None
+
+
 @functools.lru_cache(maxsize=4096)
-def _pattern_keys(pattern: str) -> frozenset[str]:
-    """Lower-case catalog actions an action pattern matches."""
-    return frozenset(key for key, _info in _pattern_entries(pattern))
+def _service_matches(patterns: tuple[str, ...]) -> tuple[tuple[str, _ServiceMatch], ...]:
+    """The catalog actions an Action / NotAction list matches, by service (services it does
+    not match are left out). A pure function of the patterns and the pinned catalog, so it
+    is shared by every statement, role and run that repeats the same list."""
+    by_service: dict[str, set[str]] = {}
+    for pattern in patterns:
+        for key, info in _pattern_entries(pattern):
+            by_service.setdefault(info.service, set()).add(key)
+    result: list[tuple[str, _ServiceMatch]] = []
+    for service in sorted(by_service):
+        keys = by_service[service]
+        whole = len(keys) == len(_service_table(service).keys)
+        result.append((service, None if whole else frozenset(keys)))
+    return tuple(result)
 
 
-def _action_signatures(policies: PolicySet) -> dict[str, tuple[int, ...]]:
-    """For each catalog action named by any statement of any gate: the statements whose
-    Action (or NotAction) list matches it, as statement numbers."""
+def _statements(policies: PolicySet) -> list[Statement]:
+    """Every statement of every gate, identity policies first."""
     statements: list[Statement] = []
     for policy in policies.identity:
         statements.extend(policy.statements)
@@ -317,19 +435,11 @@ def _action_signatures(policies: PolicySet) -> dict[str, tuple[int, ...]]:
         for level in levels:
             for policy in level:
                 statements.extend(policy.statements)
-    signatures: dict[str, list[int]] = defaultdict(list)
-    for number, statement in enumerate(statements):
-        patterns = statement.action if statement.action is not None else statement.not_action
-        if not patterns or any(p.strip() == "*" for p in patterns):
-            continue  # matches every action (or none, for NotAction): the same for all
-        matched = (
-            _pattern_keys(patterns[0])
-            if len(patterns) == 1
-            else frozenset().union(*(_pattern_keys(p) for p in patterns))
-        )
-        for key in matched:
-            signatures[key].append(number)
-    return {key: tuple(value) for key, value in signatures.items()}
+    return statements
+
+
+def _every_action(patterns: tuple[str, ...]) -> bool:
+    return any(p.strip() == "*" for p in patterns)
 
 
 def _pattern_account(resource: str, principal_account: str | None) -> str | None:
@@ -358,6 +468,19 @@ def _key_spelling(key: str) -> str:
     return key
 
 
+#: One ask of the evaluator: (action, resource) → outcome and the deciding keys.
+_Ask = Callable[[str, str], "tuple[Outcome, tuple[str, ...]]"]
+
+#: What a role is granted on each resource asked for one class of actions, in report
+#: order: (resource, conditional, condition keys).
+_Granted = tuple[tuple[str, bool, tuple[str, ...]], ...]
+
+
+def _resource_order(resource: str) -> tuple[bool, str]:
+    """`*` first: an unconditional grant on `*` covers the narrower resources."""
+    return (resource != "*", resource)
+
+
 class _Resolver:
     """One effective-permissions run: compiles each distinct policy set once and evaluates
     each role once, however many workloads reach it."""
@@ -369,7 +492,7 @@ class _Resolver:
         self._compiler = PolicyCompiler()
         self._roles: dict[str, _RoleResult] = {}
         self._grants: dict[tuple[str, SourceKind, str | None], tuple[Grant, ...]] = {}
-        #: `Grant.sort_key()` of each grant in `_grants`, computed from the role's tuples.
+        #: `Grant.sort_key()` of each grant in `_grants`, built from the role's columns.
         self._keys: dict[tuple[str, SourceKind, str | None], tuple[tuple[Any, ...], ...]] = {}
 
     def compiled(self, policies: PolicySet) -> CompiledPolicySet:
@@ -392,26 +515,31 @@ class _Resolver:
         key = (role_arn(self.ws, role), source, label)
         found = self._grants.get(key)
         if found is None:
-            role_grants = self.role(role).grants
-            found = tuple(
-                Grant(action, resource, source, label, service, level, conditional, keys)
-                for service, _rank, _key, resource, action, level, conditional, keys in (
-                    role_grants
-                )
-            )
+            found = _grants_of(self.role(role).grants, source, label)
             self._grants[key] = found
-            # The same tuples `Grant.sort_key` builds: (service, level rank, lower-case
-            # action, resource, source, role); the role's tuples already hold the first four.
-            tail = (source, label or "")
-            self._keys[key] = tuple((*g[:4], *tail) for g in role_grants)
         return found
 
     def sort_keys(
         self, role: Role, source: SourceKind, label: str | None
     ) -> tuple[tuple[Any, ...], ...]:
-        """`Grant.sort_key()` of each of `grants(role, source, label)`, in the same order."""
-        self.grants(role, source, label)
-        return self._keys[(role_arn(self.ws, role), source, label)]
+        """`Grant.sort_key()` of each of `grants(role, source, label)`, in the same order:
+        (service, level rank, lower-case action, resource, source, role)."""
+        key = (role_arn(self.ws, role), source, label)
+        found = self._keys.get(key)
+        if found is None:
+            c = self.role(role).grants
+            found = tuple(
+                zip(
+                    c.services,
+                    c.ranks,
+                    c.keys_lower,
+                    c.resources,
+                    repeat(source),
+                    repeat(label or ""),
+                )
+            )
+            self._keys[key] = found
+        return found
 
     def _evaluate_role(self, role: Role, arn: str) -> _RoleResult:
         from policyeval.evaluator.decision import Outcome
@@ -437,7 +565,6 @@ class _Resolver:
             )
             return decision.outcome, tuple(_key_spelling(k) for k in decision.deciding_keys)
 
-        candidates: dict[str, tuple[catalog.ActionInfo, tuple[str, ...]]] = {}
         unknown: dict[str, set[str]] = {}
         unknown_reason: dict[str, str] = {}
         for policy in policies.identity:
@@ -452,54 +579,8 @@ class _Resolver:
                     if expansion.unknown is not None:
                         unknown.setdefault(pattern, set()).update(resources)
                         unknown_reason[pattern] = expansion.unknown
-                    for key, info in _pattern_entries(pattern):
-                        entry = candidates.get(key)
-                        if entry is None:
-                            candidates[key] = (info, resources)
-                        elif entry[1] != resources:
-                            merged = tuple(dict.fromkeys((*entry[1], *resources)))
-                            candidates[key] = (info, merged)
 
-        # INVARIANT: the evaluator's decision for (action, resource) depends on the action
-        # only through its service (RCP scope, statement index) and through which statements'
-        # Action / NotAction lists match it; nothing in Resource, Condition or Principal
-        # looks at the action name. So actions of one service matched by exactly the same
-        # statements share a decision: ask once per such class and resource. `exact=True`
-        # asks for every action (tests compare the two).
-        signatures = _action_signatures(policies) if not self.exact else {}
-        decided: dict[tuple[object, str], tuple[Outcome, tuple[str, ...]]] = {}
-        grants: list[_RoleGrant] = []
-        for key, (info, wanted) in candidates.items():
-            action = info.action
-            klass: object = (info.service, signatures.get(key, ())) if not self.exact else key
-            rank = _LEVEL_ORDER[info.access_level]
-            ordered = wanted if len(wanted) == 1 else sorted(wanted, key=lambda r: (r != "*", r))
-            for resource in ordered:
-                answer = decided.get((klass, resource))
-                if answer is None:
-                    answer = ask(action, resource)
-                    decided[(klass, resource)] = answer
-                outcome, keys = answer
-                if outcome is Outcome.ALLOWED:
-                    grants.append(
-                        (info.service, rank, key, resource, action, info.access_level, False, ())
-                    )
-                    if resource == "*":
-                        break  # an unconditional grant on `*` covers the narrower resources
-                elif outcome is Outcome.CONDITIONAL:
-                    grants.append(
-                        (
-                            info.service,
-                            rank,
-                            key,
-                            resource,
-                            action,
-                            info.access_level,
-                            True,
-                            tuple(sorted(keys)),
-                        )
-                    )
-        grants.sort()
+        grants = _one_by_one(policies, ask) if self.exact else _by_class(policies, ask)
         unknown_out: list[tuple[str, str, Literal["allowed", "conditional", "denied"]]] = []
         for pattern, asked in unknown.items():
             verdict: Literal["allowed", "conditional", "denied"] = "denied"
@@ -511,16 +592,201 @@ class _Resolver:
                 if outcome is Outcome.CONDITIONAL:
                     verdict = "conditional"
             unknown_out.append((pattern, unknown_reason[pattern], verdict))
-        return _RoleResult(tuple(grants), tuple(unknown_out), notes)
+        return _RoleResult(grants, tuple(unknown_out), notes)
 
 
-def _first_item(pair: tuple[tuple[Any, ...], Grant]) -> tuple[Any, ...]:
-    return pair[0]
+def _asked(ask: _Ask, action: str, wanted: Iterable[str]) -> _Granted:
+    """What the evaluator grants for `action` on each wanted resource, in report order."""
+    from policyeval.evaluator.decision import Outcome
+
+    granted: list[tuple[str, bool, tuple[str, ...]]] = []
+    for resource in sorted(wanted, key=_resource_order):
+        outcome, keys = ask(action, resource)
+        if outcome is Outcome.ALLOWED:
+            granted.append((resource, False, ()))
+            if resource == "*":
+                break  # an unconditional grant on `*` covers the narrower resources
+        elif outcome is Outcome.CONDITIONAL:
+            granted.append((resource, True, tuple(sorted(keys))))
+    granted.sort()  # by resource (a resource listed twice gives two equal entries)
+    return tuple(granted)
+
+
+def _candidate_resources(lists: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The resources an action is asked on, from the Resource lists of the Allow statements
+    naming it: exactly what `_one_by_one`'s merge gives, whatever the statements' order.
+    One list (or several equal ones) is kept as written, repeats included (each repeat is
+    reported as written); different lists are merged without repeats."""
+    if not lists:
+        return ()
+    first = lists[0]
+    if all(other == first for other in lists):
+        return first
+    return tuple(dict.fromkeys(resource for each in lists for resource in each))
+
+
+def _by_class(policies: PolicySet, ask: _Ask) -> _Columns:
+    """The role's grants, asking the evaluator once per class of actions and resource.
+
+    Candidates come from the Allow statements of the identity policies: each action an
+    Action pattern expands to (through the catalog) is asked on the statement's resources;
+    an Allow with `*` or NotAction makes every catalog action a candidate.
+
+    INVARIANT: the evaluator's decision for (action, resource) depends on the action only
+    through which statements' Action / NotAction lists match it and, for RCPs only (their
+    scope is a list of services), through its service; nothing in Resource, Condition or
+    Principal looks at the action name. So the actions matched by exactly the same
+    statements (their "signature") share a decision, and so do their candidate resources:
+    ask once per (signature, resource) — per (service, signature, resource) when the role
+    has RCPs — and emit each class's answer for all its actions. Statements whose lists
+    hold `*` match every action and are left out of signatures. `_one_by_one` asks per
+    action (tests compare the two).
+
+    Grants come out in report order without sorting: services in order, each service's
+    actions in (access-level rank, lower-case name) order (`_service_table`), resources in
+    order within an action.
+    """
+    statements = _statements(policies)
+    identity_count = sum(len(policy.statements) for policy in policies.identity)
+    # The Resource lists that make every catalog action a candidate, and those of the other
+    # Allow statements by statement number.
+    uniform: list[tuple[str, ...]] = []
+    allow_resources: dict[int, tuple[str, ...]] = {}
+    touched: dict[str, list[tuple[int, _ServiceMatch]]] = {}
+    for number, statement in enumerate(statements):
+        if number < identity_count and statement.effect is Effect.ALLOW:
+            # NotResource grants everything but the listed resources: ask about `*`.
+            resources = statement.resource if statement.resource is not None else ("*",)
+            if statement.action is None or _every_action(statement.action):
+                uniform.append(resources)
+            else:
+                allow_resources[number] = resources
+        patterns = statement.action if statement.action is not None else statement.not_action
+        if not patterns or _every_action(patterns):
+            continue  # matches every action (or none, for NotAction): the same for all
+        for service, match in _service_matches(tuple(patterns)):
+            touched.setdefault(service, []).append((number, match))
+
+    per_service = bool(policies.rcps)
+    memo: dict[tuple[str, tuple[int, ...]], _Granted] = {}
+
+    def granted(service: str, signature: tuple[int, ...], action: str) -> _Granted:
+        klass = (service if per_service else "", signature)
+        found = memo.get(klass)
+        if found is None:
+            lists = [*uniform]
+            for number in signature:
+                more = allow_resources.get(number)
+                if more is not None:
+                    lists.append(more)
+            wanted = _candidate_resources(lists)
+            found = _asked(ask, action, wanted) if wanted else ()
+            memo[klass] = found
+        return found
+
+    actions: list[str] = []
+    resources_out: list[str] = []
+    services: list[str] = []
+    levels: list[AccessLevel] = []
+    conditional: list[bool] = []
+    keys_out: list[tuple[str, ...]] = []
+    ranks: list[int] = []
+    lower: list[str] = []
+
+    def one(table: _ServiceTable, index: int, service: str, answer: _Granted) -> None:
+        for resource, cond, keys in answer:
+            actions.append(table.actions[index])
+            resources_out.append(resource)
+            services.append(service)
+            levels.append(table.levels[index])
+            conditional.append(cond)
+            keys_out.append(keys)
+            ranks.append(table.ranks[index])
+            lower.append(table.keys[index])
+
+    # Without an Allow of every action, only the services the Allow statements name hold
+    # candidates: a narrow role costs what its statements name, not the whole catalog.
+    for service in _all_services() if uniform else sorted(touched):
+        table = _service_table(service)
+        if not table.keys:
+            continue
+        entries = touched.get(service, ())
+        whole = tuple(number for number, match in entries if match is None)
+        if len(whole) == len(entries):
+            # Every action of the service has the same signature.
+            answer = granted(service, whole, table.actions[0])
+            if len(answer) == 1:
+                count = len(table.keys)
+                resource, cond, keys = answer[0]
+                actions.extend(table.actions)
+                resources_out.extend(repeat(resource, count))
+                services.extend(repeat(service, count))
+                levels.extend(table.levels)
+                conditional.extend(repeat(cond, count))
+                keys_out.extend(repeat(keys, count))
+                ranks.extend(table.ranks)
+                lower.extend(table.keys)
+            elif answer:
+                for index in range(len(table.keys)):
+                    one(table, index, service, answer)
+            continue
+        named = [match for number, match in entries if number in allow_resources]
+        positions: Iterable[int]
+        if uniform or any(match is None for match in named):
+            positions = range(len(table.keys))
+        else:  # only the actions an Allow statement names are candidates
+            keys_named = frozenset[str]().union(*(match for match in named if match is not None))
+            positions = sorted(table.position[key] for key in keys_named)
+        for index in positions:
+            key = table.keys[index]
+            signature = tuple(number for number, match in entries if match is None or key in match)
+            answer = granted(service, signature, table.actions[index])
+            if answer:
+                one(table, index, service, answer)
+    return _Columns(
+        tuple(actions),
+        tuple(resources_out),
+        tuple(services),
+        tuple(levels),
+        tuple(conditional),
+        tuple(keys_out),
+        tuple(ranks),
+        tuple(lower),
+    )
+
+
+def _one_by_one(policies: PolicySet, ask: _Ask) -> _Columns:
+    """The role's grants, asking the evaluator about every candidate action separately:
+    the plain reading of `_by_class` (slow; `exact=True`, for tests)."""
+    candidates: dict[str, tuple[catalog.ActionInfo, tuple[str, ...]]] = {}
+    for policy in policies.identity:
+        for statement in policy.statements:
+            if statement.effect is not Effect.ALLOW:
+                continue
+            resources = statement.resource if statement.resource is not None else ("*",)
+            patterns = statement.action if statement.action is not None else ("*",)
+            for pattern in patterns:
+                for key, info in _pattern_entries(pattern):
+                    entry = candidates.get(key)
+                    if entry is None:
+                        candidates[key] = (info, resources)
+                    elif entry[1] != resources:
+                        merged = tuple(dict.fromkeys((*entry[1], *resources)))
+                        candidates[key] = (info, merged)
+    grants: list[_RoleGrant] = []
+    for key, (info, wanted) in candidates.items():
+        rank = _LEVEL_ORDER[info.access_level]
+        for resource, cond, keys in _asked(ask, info.action, wanted):
+            grants.append(
+                (info.service, rank, key, resource, info.action, info.access_level, cond, keys)
+            )
+    grants.sort()
+    return _Columns.of(grants)
 
 
 def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions:
     parts: list[tuple[Grant, ...]] = []
-    part_keys: list[tuple[tuple[Any, ...], ...]] = []
+    sources: list[tuple[Role, SourceKind, str | None]] = []
     seen: set[tuple[SourceKind, str | None]] = set()
     unknown: dict[tuple[str, str, str], UnknownAction] = {}
     notes: list[str] = list(workload.notes)
@@ -543,7 +809,7 @@ def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions
         granted = resolver.grants(cred.resolved, cred.source, cred.role)
         if granted:
             parts.append(granted)
-            part_keys.append(resolver.sort_keys(cred.resolved, cred.source, cred.role))
+            sources.append((cred.resolved, cred.source, cred.role))
         for pattern, reason, outcome in result.unknown:
             ukey = (cred.source.value, cred.role or "", pattern)
             if ukey not in unknown:
@@ -553,13 +819,12 @@ def _permissions(resolver: _Resolver, workload: Workload) -> WorkloadPermissions
     else:
         # Stable sort on precomputed `Grant.sort_key()` values: the order of
         # `sorted(grants, key=Grant.sort_key)` without calling it per grant and workload.
-        decorated = [
-            (k, g)
-            for keys, part in zip(part_keys, parts, strict=True)
-            for k, g in zip(keys, part, strict=True)
-        ]
-        decorated.sort(key=_first_item)
-        allowed = tuple(g for _k, g in decorated)
+        # The parts are sorted runs: the stable sort of their positions merges them, with
+        # only C-level calls per grant.
+        keys = list(chain.from_iterable(resolver.sort_keys(*source) for source in sources))
+        grants = list(chain.from_iterable(parts))
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        allowed = tuple(map(grants.__getitem__, order))
     return WorkloadPermissions(
         id=workload.id,
         kind=workload.kind,
