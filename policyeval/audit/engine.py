@@ -204,7 +204,7 @@ class AuditContext:
         cached = self._sets.get(role.name)
         if cached is not None:
             return cached
-        from policyeval.resolver.effective import policy_set_for
+        from policyeval.resolver.policy_sets import policy_set_for
 
         built, notes = policy_set_for(self.workspace, role)
         self.notes.extend(notes)

@@ -17,7 +17,7 @@ not match it, so such a grant stays listed although part of it is denied.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain, repeat
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from policyeval import catalog
 from policyeval.catalog import AccessLevel
 from policyeval.errors import Diagnostic, PolicyevalError, Severity
-from policyeval.model.policy import Effect, Policy, Statement
-from policyeval.model.topology import ManagedPolicy, PolicyAttachment, Role
+from policyeval.model.policy import Effect, Statement
+from policyeval.model.topology import Role
 from policyeval.model.workspace import Workspace
 from policyeval.resolver.compiling import PolicyCompiler
 from policyeval.resolver.credentials import (
@@ -38,6 +38,7 @@ from policyeval.resolver.credentials import (
     WorkloadKind,
     resolve_credentials,
 )
+from policyeval.resolver.policy_sets import policy_set_for
 
 if TYPE_CHECKING:
     from policyeval.compiler.compiled import CompiledPolicySet, PolicySet
@@ -243,7 +244,7 @@ def _grants_of(c: _Columns, source: SourceKind, role: str | None) -> tuple[Grant
     with `object.__setattr__` by name: most of the cost of 22,000 grants for `*`."""
     count = len(c.actions)
     grants: tuple[Grant, ...] = tuple(map(object.__new__, repeat(Grant, count)))
-    columns = (
+    columns: tuple[Iterable[Any], ...] = (
         c.actions,
         c.resources,
         repeat(source, count),
@@ -270,77 +271,6 @@ def role_arn(ws: Workspace, role: Role) -> str:
     if role.arn:
         return role.arn
     return f"arn:aws:iam::{ws.account or '000000000000'}:role/{role.name}"
-
-
-def _aws_managed(name_or_arn: str) -> ManagedPolicy | None:
-    """The bundled AWS managed policy, if the data module is present (imported lazily)."""
-    try:
-        from policyeval import managed  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    found = managed.managed_policy(name_or_arn)
-    return found if isinstance(found, ManagedPolicy) else None
-
-
-def _attached(ws: Workspace, attachment: PolicyAttachment) -> Policy | None:
-    found = ws.find_policy(attachment.ref)
-    if found is None and attachment.ref.startswith("arn:"):
-        found = ws.find_policy(attachment.ref.rsplit("/", 1)[-1])
-    if isinstance(found, ManagedPolicy):
-        return found.document
-    if isinstance(found, Policy):
-        return found
-    if attachment.aws_managed or attachment.ref.startswith("arn:aws:iam::aws:policy/"):
-        bundled = _aws_managed(attachment.ref)
-        if bundled is not None:
-            return bundled.document
-    return None
-
-
-def policy_set_for(ws: Workspace, role: Role) -> tuple[PolicySet, tuple[str, ...]]:
-    """The policies of every gate for a role, and notes on attachments that are missing."""
-    from policyeval.compiler.compiled import PolicySet
-
-    notes: list[str] = []
-    identity: list[Policy] = list(role.inline)
-    for attachment in role.managed:
-        policy = _attached(ws, attachment)
-        if policy is None:
-            notes.append(
-                f"policy `{attachment.ref}` attached to role `{role.name}` is not in the inputs: "
-                "its grants are unknown"
-            )
-        else:
-            identity.append(policy)
-    boundary: Policy | None = None
-    if role.boundary is not None:
-        boundary = _attached(ws, role.boundary)
-        if boundary is None:
-            notes.append(
-                f"permissions boundary `{role.boundary.ref}` of role `{role.name}` is not in the "
-                "inputs: evaluated without it (may over-report)"
-            )
-    levels: dict[str, dict[int, list[Policy]]] = {
-        "scp": defaultdict(list),
-        "rcp": defaultdict(list),
-    }
-    for org in ws.org_policies:
-        kind = org.kind.lower()
-        if kind not in levels:
-            continue
-        found = ws.find_policy(org.policy)
-        document = found.document if isinstance(found, ManagedPolicy) else found
-        if document is None:
-            notes.append(
-                f"{kind.upper()} `{org.policy}` is not in the inputs: evaluated without it"
-            )
-            continue
-        levels[kind][org.level].append(document)
-    scps = tuple(tuple(levels["scp"][k]) for k in sorted(levels["scp"]))
-    rcps = tuple(tuple(levels["rcp"][k]) for k in sorted(levels["rcp"]))
-    return PolicySet(identity=tuple(identity), boundary=boundary, scps=scps, rcps=rcps), tuple(
-        notes
-    )
 
 
 def _context(ws: Workspace, role: Role, arn: str) -> dict[str, tuple[str, ...]]:
