@@ -426,6 +426,8 @@ class AuditContext:
     def effective_of(self, workloads: Sequence[Any]) -> tuple[WorkloadPermissions, ...]:
         """Effective permissions of some of `self.workloads` only, each the same as its
         entry in `effective`: roles no chosen workload reaches are never evaluated."""
+        if not workloads:
+            return ()
         from policyeval.resolver.effective import permissions_of
 
         return permissions_of(self.workspace, workloads)
