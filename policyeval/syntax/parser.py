@@ -8,13 +8,15 @@ never recurses), `_Builder` turns it into model nodes without looking anything u
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lark import Token, Transformer_NonRecursive, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
 from policyeval.errors import Diagnostic, Severity, Span
@@ -57,6 +59,7 @@ from policyeval.model.topology import (
     ServiceAccount,
     Task,
 )
+from policyeval.syntax.driver import Action, FastParser, Rejected, Unsupported
 from policyeval.syntax.grammar import pel_parser
 
 #: Larger inputs are refused before lexing (PE005): a `.pel` file is hand-written text.
@@ -260,23 +263,35 @@ class _Eks:
     ignores: tuple[Suppression, ...]
 
 
-@v_args(meta=True)
-class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
-    """Builds model nodes from the tree; looks nothing up (that is `policyeval.pel`'s job).
+class _Builder:
+    """Builds model nodes, one method per grammar rule; looks nothing up (that is
+    `policyeval.pel`'s job).
 
-    Non-recursive so that no input shape can exhaust the Python stack.
+    Each method receives the rule's span (`meta`, as Lark's `propagate_positions` gives it)
+    and its children as Lark's tree builder shapes them. The methods are called while the
+    text is parsed (`driver.FastParser`), or over a Lark tree (`_replay`); neither recurses,
+    so that no input shape can exhaust the Python stack.
     """
 
     def __init__(self, path: str) -> None:
-        super().__init__()
         self.path = path
         self.diagnostics: list[Diagnostic] = []
         self.pending_ignores: list[Suppression] = []  # workload ignores, with their workload
 
+    def rule_methods(self, names: Iterable[str]) -> dict[str, Action]:
+        """The bound method of every rule name (a KeyError names a rule without one)."""
+        methods: dict[str, Action] = {}
+        for name in names:
+            method = getattr(self, name, None)
+            if name.startswith("_") or not callable(method):
+                raise KeyError(name)
+            methods[name] = method
+        return methods
+
     # helpers ----------------------------------------------------------------------------
 
-    def _span(self, meta: Any) -> Span:
-        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+    def _span(self, meta: Span) -> Span:
+        return meta
 
     def _tspan(self, token: Token) -> Span:
         return Span(self.path, token.line or 1, token.column or 1, token.end_line, token.end_column)
@@ -1292,22 +1307,99 @@ def parse_pel(text: str, path: str) -> tuple[PelDocument, list[Diagnostic]]:
 
     Total: any text gives a document (empty when the syntax is wrong) and Diagnostics,
     never an exception. Names and imports are not resolved here; see `policyeval.pel`.
+    Text in the language is parsed by `FastParser` (no parse tree); anything else goes
+    through Lark, whose errors and recovery give the syntax diagnostics.
     """
+    return _parse_document(text, path, fast=True)
+
+
+def _parse_document(text: str, path: str, *, fast: bool) -> tuple[PelDocument, list[Diagnostic]]:
+    """`parse_pel`; `fast=False` takes the tree path for every text (tests compare the two)."""
     document = PelDocument(path)
-    tree, comments, diagnostics = parse_tree(text, path)
-    document.comments = comments
-    if tree is None:
-        return document, diagnostics
+    if len(text) > MAX_PEL_BYTES:
+        return document, parse_tree(text, path)[2]
     builder = _Builder(path)
-    try:
-        items: list[Any] = builder.transform(tree)
-    except VisitError as error:  # the one place transformer exceptions are unwrapped
-        raise error.orig_exc from error
+    parsed = _parse_fast(text, path, builder) if fast else None
+    diagnostics: list[Diagnostic] = []
+    if parsed is not None:
+        items, comments = parsed
+        document.comments = _ordered_comments(comments)
+    else:
+        tree, document.comments, diagnostics = parse_tree(text, path)
+        if tree is None:
+            return document, diagnostics
+        builder = _Builder(path)
+        items = _replay(tree, builder, path)
     diagnostics.extend(builder.diagnostics)
     _collect(document, items, diagnostics)
     document.suppressions.extend(builder.pending_ignores)
     comment_suppressions(document, diagnostics)
     return document, diagnostics
+
+
+@functools.cache
+def _fast_parser() -> FastParser | None:
+    """The driver over the model parser's tables, or None if this Lark build is not one it
+    reproduces (then every text goes through Lark)."""
+    parser, _ = pel_parser()
+    try:
+        fast = FastParser(parser, frozenset({"COMMENT"}))
+        _Builder("").rule_methods(fast.rule_names)
+    except (Unsupported, KeyError):
+        return None
+    return fast
+
+
+def _parse_fast(text: str, path: str, builder: _Builder) -> tuple[list[Any], list[Token]] | None:
+    """Items and comments of text in the language, or None: then Lark must parse it.
+
+    The builder's methods run during the parse; when the text turns out not to be in the
+    language (or a method fails on it) what they built is dropped and Lark parses the text
+    again, so diagnostics and exceptions are the ones the tree path gives.
+    """
+    fast = _fast_parser()
+    if fast is None:
+        return None
+    try:
+        items, comments = fast.parse(text, path, builder.rule_methods(fast.rule_names))
+    except Rejected:
+        return None
+    except Exception:  # the tree path raises it again where it belongs
+        return None
+    return items, comments
+
+
+def _ordered_comments(tokens: list[Token]) -> list[Token]:
+    """One comment per position, in text order (as `_parse_with` gives them)."""
+    return sorted(
+        {(t.line, t.column): t for t in tokens}.values(), key=lambda t: (t.line, t.column)
+    )
+
+
+def _replay(tree: Tree[Token], builder: _Builder, path: str) -> Any:
+    """Call the builder's methods over a Lark tree, children first, without recursion."""
+    postfix: list[Any] = []
+    queue: list[Any] = [tree]
+    while queue:
+        node = queue.pop()
+        postfix.append(node)
+        if isinstance(node, Tree):
+            queue.extend(node.children)
+    values: list[Any] = []
+    for node in reversed(postfix):
+        if not isinstance(node, Tree):
+            values.append(node)
+            continue
+        size = len(node.children)
+        children = values[len(values) - size :]
+        del values[len(values) - size :]
+        meta = node.meta
+        span = None
+        if not meta.empty:
+            span = Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+        method: Action = getattr(builder, str(node.data))
+        values.append(method(span, children))
+    return values[-1]
 
 
 def _collect(document: PelDocument, items: list[Any], diagnostics: list[Diagnostic]) -> None:

@@ -1,0 +1,209 @@
+"""The tree-less `.pel` parse (`syntax/driver.py`) gives exactly what the Lark tree gives.
+
+`parse_pel` parses text in the language with `FastParser` and leaves everything else to
+Lark. These tests parse the same texts both ways and compare the whole document, spans and
+comment tokens included (model equality ignores spans), and the diagnostics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lark import Token
+
+from policyeval.syntax import parser as pel_parser_module
+from policyeval.syntax.formatter import format_policy
+from policyeval.syntax.parser import (
+    _Builder,
+    _fast_parser,
+    _parse_document,
+    _parse_fast,
+    parse_tree,
+)
+from tests.fuzz.fuzz_strategies import broken_pel, pel_grammar_text
+from tests.properties.test_pel_roundtrip import policies
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Every construct of the grammar, with comments, `;`, escapes and settings the builder
+#: reports (PE003, PE004, PE006, PE007), and keyword prefixes the contextual lexer splits.
+KITCHEN_SINK = r"""# top comment
+account 111122223333; import "taskdefs/x.json"
+policy orders-exec = import "policies/orders-exec.json"
+policy p {
+  version "2008-10-17"; id "doc-1"
+  allow s3:GetObject, "s3:List*" on "arn:aws:s3:::b", "arn:aws:s3:::b/*" sid "Read"
+    if ForAnyValue:StringLikeIfExists aws:PrincipalTag/team = "a\u00e9", "b\"q"
+    if Bool aws:SecureTransport = true  # trailing
+  deny all except iam:* on all except "arn:aws:iam::1:role/x"
+    principal all except aws "arn:aws:iam::1:root", canonical-user "abc", federated f, service s
+  allow a:b principal * sid x sid y on a on b
+  allow "bad \q escape" on *
+  deny get on * if StringEqual k = v
+}
+policy empty {}
+role r {
+  trust service ecs-tasks.amazonaws.com, lambda.amazonaws.com
+  trust { allow sts:AssumeRole principal aws "arn:aws:iam::1:root" }
+  attach p, aws "AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/X"
+  inline p; inline extra { allow sqs:SendMessage on "q" }
+  boundary aws "B"; tag team = "orders"; arn "arn:aws:iam::1:role/r"
+}
+role t { trust p }
+role allow {}
+rolex {}
+instance-profile ip { role r; arn "arn:aws:iam::1:instance-profile/ip" }
+organization {
+  root { scp FullAWSAccess }
+  ou workloads { scp a, b; rcp c }
+  account { scp d }
+}
+cluster shop {
+  capacity pool {
+    launch ec2; instance-profile ip; imds v2 hop-limit 1 tokens optional endpoint enabled
+    agent ECS_AWSVPC_BLOCK_IMDS = "true"; iptables block-imds
+  }
+  capacity edge { launch ec3; host-role r; imds v1 disabled ipv6 on hop-limit 99 }
+  capacity none { iptables maybe }
+  task api {
+    definition "taskdefs/api.json"; family "api"; task-role r; execution-role "arn:x"
+    network bridge; launch fargate; pid host; ipc none; runs-on pool; exec-command
+    network host
+    needs s3:GetObject, s3:PutObject on "arn:aws:s3:::b/*"
+    needs dynamodb:GetItem
+    container web {
+      image "nginx"; privileged; mount "/var/run/docker.sock" to "/d"; mount "/tmp"
+      secret "arn:aws:secretsmanager:x"; env MODE = "prod"; needs sqs:Send on "q"
+      ignore PE201 reason "why"
+      # policyeval: ignore PE202 reason "inside"
+    }
+    ignore PE203 for other reason "r"
+  }
+  service svc { task api; runs-on pool; launch ec2; exec-command; ignore PE204 reason "s" }
+  service lost { launch moon }
+  ignore PE205 reason "cluster-wide"
+}
+eks-cluster cat {
+  node-group general { kind managed; role r; instance-profile ip; imds v2; agent A = "b" }
+  node-group odd { kind weird }
+  fargate-profile jobs { role r; namespaces "jobs", "batch"; namespaces more }
+  service-account catalog/api { irsa r; pod-identity "arn:pi" }
+  service-account nonamespace {}
+  pod catalog/api {
+    kind Deployment; service-account api; node-group general
+    host-network; host-pid; privileged; host-path "/var/run" to "/x"; host-path "/y"
+    needs s3:GetObject on "arn:aws:s3:::c/*"; ignore PE206 reason "pod"
+  }
+}
+function fn {
+  execution-role r; schedule "cron(0 2 * * ? *)"
+  resource-policy { allow lambda:InvokeFunction principal service "events.amazonaws.com" }
+  needs s3:PutObject on "arn:aws:s3:::r/*"; ignore PE207 reason "fn"
+}
+function fn2 { resource-policy p; resource-policy q }
+repository repo { resource-policy p }
+repository repo2 { resource-policy { allow ecr:BatchGetImage principal * } }
+expect {
+  no container can iam:PassRole on *
+  every task cannot s3:DeleteObject
+  task api cannot s3:DeleteObject on "arn:aws:s3:::x/*"
+  agent of pool can ecs:RegisterContainerInstance
+  function fn can s3:PutObject
+}
+ignore PE201 reason "Fargate"
+ignore PE203 for api reason "SEC-42"
+ignore XX1 reason "bad code"
+# policyeval: ignore PE999 reason "malformed?
+# policyeval: ignore PE208 for api reason "c"
+account 999
+"""
+
+
+def _shape(value: Any) -> Any:
+    """A value with every field compared, spans and token positions included."""
+    if isinstance(value, Token):
+        where = (value.start_pos, value.end_pos, value.line, value.column)
+        return ("Token", value.type, str(value), *where, value.end_line, value.end_column)
+    if isinstance(value, Enum):
+        return (type(value).__name__, value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return (
+            type(value).__name__,
+            tuple((f.name, _shape(getattr(value, f.name))) for f in fields),
+        )
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_shape(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def assert_same_both_ways(text: str) -> None:
+    fast = _parse_document(text, "t.pel", fast=True)
+    slow = _parse_document(text, "t.pel", fast=False)
+    assert _shape(fast) == _shape(slow), text
+    # and the fast path takes exactly the texts Lark takes
+    accepted = _parse_fast(text, "t.pel", _Builder("t.pel")) is not None
+    assert accepted == (parse_tree(text, "t.pel")[0] is not None), text
+
+
+def corpus() -> list[str]:
+    texts = [KITCHEN_SINK, ""]
+    for file in sorted(ROOT.glob("samples/**/*.pel")) + sorted(ROOT.glob("tests/**/*.pel")):
+        texts.append(file.read_text(encoding="utf-8"))
+    for doc in ("docs/language.md", "README.md"):
+        markdown = (ROOT / doc).read_text(encoding="utf-8")
+        texts += re.findall(r"```\n(.*?)```", markdown, flags=re.DOTALL)
+    return texts
+
+
+def test_the_fast_path_is_used_for_the_shipped_grammar() -> None:
+    assert _fast_parser() is not None
+    assert _parse_fast(KITCHEN_SINK, "t.pel", _Builder("t.pel")) is not None
+
+
+def test_kitchen_sink_reports_what_the_builder_reports() -> None:
+    _, diagnostics = _parse_document(KITCHEN_SINK, "t.pel", fast=True)
+    codes = {d.code for d in diagnostics}
+    assert {"PE002", "PE003", "PE004", "PE006", "PE007"} <= codes
+
+
+def test_every_corpus_text_parses_the_same_both_ways() -> None:
+    texts = corpus()
+    assert len(texts) > 20
+    for text in texts:
+        assert_same_both_ways(text)
+
+
+def test_every_prefix_and_every_cut_of_the_kitchen_sink_parses_the_same_both_ways() -> None:
+    lines = KITCHEN_SINK.splitlines(keepends=True)
+    for index in range(len(lines)):
+        assert_same_both_ways("".join(lines[:index]))
+        assert_same_both_ways("".join(lines[:index] + lines[index + 1 :]))
+
+
+def test_a_failing_builder_method_leaves_the_text_to_the_tree_path(monkeypatch: Any) -> None:
+    def broken(self: Any, meta: Any, c: list[Any]) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pel_parser_module._Builder, "tag", broken)
+    assert _parse_fast('role r { tag a = "b" }', "t.pel", _Builder("t.pel")) is None
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.one_of(pel_grammar_text, broken_pel(), policies.map(format_policy)))
+def test_generated_texts_parse_the_same_both_ways(text: str) -> None:
+    assert_same_both_ways(text)
+
+
+_pieces = [*'ab{}";=,*# \n\\:-', "role", "policy", "allow", "on", "all", "except", "if"]
+
+
+@given(st.lists(st.sampled_from(_pieces), max_size=40).map("".join))
+def test_arbitrary_texts_parse_the_same_both_ways(text: str) -> None:
+    assert_same_both_ways(text)
