@@ -155,7 +155,7 @@ class _Resolver:
         candidate = self.folder / given
         try:
             resolved = candidate.resolve(strict=True)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):  # ValueError: a NUL in the path
             self.error(
                 IMPORT_NOT_FOUND,
                 f"imported file `{given}` does not exist",
