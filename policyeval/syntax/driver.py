@@ -32,6 +32,13 @@ _INLINE = 0  # `_rule`: its children are spliced into the parent's
 _EXPAND1 = 1  # `?rule`: a single child stands for the rule
 _CALL = 2  # a named rule: its action is called
 
+# shortcuts for rules of one symbol that call no action (most reductions): the value on
+# top of the stack stays (`_KEEP`), is wrapped in a list of one (`_WRAP`) or dropped for
+# an empty list (`_DROP`); the span is the symbol's either way
+_KEEP = 1
+_WRAP = 2
+_DROP = 3
+
 
 def _always_one(size: int, keep: list[tuple[int, bool]] | None) -> bool:
     """Whether a rule's alternative always has exactly one child (a `?rule` then never
@@ -85,7 +92,8 @@ class FastParser:
         self.end_state: int = table.end_states[start]
 
         # rules: size, nonterminal, how the value is made, which children are kept
-        specs: dict[Any, tuple[int, str, int, list[tuple[int, bool]] | None, str]] = {}
+        specs: dict[Any, tuple[int, str, int, list[tuple[int, bool]] | None, str, int | None]]
+        specs = {}
         for rule in lark.rules:
             if rule.options.empty_indices or rule.options.template_source:
                 raise Unsupported(f"rule {rule} uses placeholders or templates")
@@ -104,11 +112,26 @@ class FastParser:
                 mode = _EXPAND1
             else:
                 mode = _CALL
-            specs[rule] = (len(expansion), rule.origin.name, mode, None if plain else keep, name)
+            single = None
+            if len(expansion) == 1 and mode != _CALL:
+                if plain:
+                    single = _KEEP if mode == _EXPAND1 else _WRAP
+                elif not keep:
+                    single = _DROP if mode == _INLINE else None
+                elif mode == _INLINE:  # one `_rule` child: its list is this rule's list
+                    single = _KEEP
+            specs[rule] = (
+                len(expansion),
+                rule.origin.name,
+                mode,
+                None if plain else keep,
+                name,
+                single,
+            )
         #: rules whose action can be called (a `?rule` of one kept token never is)
         self.rule_names = frozenset(
             name
-            for size, _, mode, keep, name in specs.values()
+            for size, _, mode, keep, name, _ in specs.values()
             if mode == _CALL or (mode == _EXPAND1 and not _always_one(size, keep))
         )
 
@@ -243,7 +266,17 @@ class FastParser:
                     pos_stack.append(position)
                     state = step
                     break
-                size, origin, mode, keep, name = step
+                size, origin, mode, keep, name, single = step
+                if single is not None:
+                    if single == _WRAP:
+                        value_stack[-1] = [value_stack[-1]]
+                    elif single == _DROP:
+                        value_stack[-1] = []
+                    state = actions[state_stack[-2]][origin]
+                    state_stack[-1] = state
+                    if is_end and state == end_state:
+                        return value_stack[-1], comments
+                    continue
                 if size:
                     values = value_stack[-size:]
                     first = pos_stack[-size]

@@ -303,6 +303,9 @@ class _Builder:
         """The value a WORD or STRING token stands for (strings use JSON escapes)."""
         if token.type != "STRING":
             return str(token)
+        if "\\" not in token:
+            # no escapes: JSON decoding (strict=False) gives the text between the quotes
+            return str(token)[1:-1]
         try:
             decoded = json.loads(str(token), strict=False)
         except ValueError:

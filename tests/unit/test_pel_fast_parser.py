@@ -8,6 +8,7 @@ comment tokens included (model equality ignores spans), and the diagnostics.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from enum import Enum
 from pathlib import Path
@@ -207,3 +208,11 @@ _pieces = [*'ab{}";=,*# \n\\:-', "role", "policy", "allow", "on", "all", "except
 @given(st.lists(st.sampled_from(_pieces), max_size=40).map("".join))
 def test_arbitrary_texts_parse_the_same_both_ways(text: str) -> None:
     assert_same_both_ways(text)
+
+
+@given(st.text(st.characters(blacklist_characters='"\\\n')))
+def test_a_string_without_escapes_is_the_text_between_its_quotes(text: str) -> None:
+    token = Token("STRING", f'"{text}"')
+    builder = _Builder("t.pel")
+    assert builder._text(token) == json.loads(f'"{text}"', strict=False)
+    assert type(builder._text(token)) is str and builder.diagnostics == []
