@@ -417,6 +417,8 @@ class _Resolver:
             self.attachment(attachment)
         if role.boundary is not None:
             self.attachment(role.boundary)
+        if trust_ref is None and not inline_refs:
+            return role  # nothing to fill in (a copy would only validate it again)
         return replace(role, trust=trust, inline=tuple(inline))
 
     def task(self, task: Task, roles: set[str], capacities: dict[str, set[str]]) -> Task:

@@ -11,9 +11,10 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import MISSING, dataclass, field, replace
+from dataclasses import fields as dataclass_fields
+from typing import Any, TypeVar
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -157,6 +158,87 @@ def _all_operator_spellings() -> list[str]:
 
 
 _OPERATOR_SPELLINGS = _all_operator_spellings()
+
+
+# -- building nodes without re-validating them ---------------------------------------------
+
+_Node = TypeVar("_Node")
+
+
+def _validators_free(cls: type) -> bool:
+    """Whether constructing `cls` only checks and copies its arguments: a pydantic dataclass
+    without validators, `__post_init__`, default factories or `init=False` fields."""
+    decorators = getattr(cls, "__pydantic_decorators__", None)
+    if decorators is None or hasattr(cls, "__post_init__"):
+        return False
+    hooks = ("validators", "field_validators", "root_validators", "model_validators")
+    if any(getattr(decorators, hook, True) for hook in hooks):
+        return False
+    return all(f.init and f.default_factory is MISSING for f in dataclass_fields(cls))
+
+
+def _trusted(cls: type[_Node]) -> Callable[..., _Node]:
+    """A constructor for model nodes whose arguments already have their fields' exact types.
+
+    Pydantic validates every argument of a model dataclass (~4 µs a node), and the parser
+    builds tens of thousands of them from values it has just made itself: `str`, `tuple`,
+    enums, spans and other nodes. For a class that validation could change nothing of (no
+    validators or `__post_init__`; see `_validators_free`), this sets the same `__dict__`
+    that validation would set, in field order; for any other class it is the class itself.
+    tests/unit/test_pel_fast_parser.py re-validates every node built from its corpus and
+    compares the result, types included.
+    """
+    if not _validators_free(cls):
+        return cls
+    names = tuple(f.name for f in dataclass_fields(cls))  # type: ignore[arg-type]
+    defaults = {
+        f.name: f.default
+        for f in dataclass_fields(cls)  # type: ignore[arg-type]
+        if f.default is not MISSING
+    }
+    new = object.__new__
+    set_attribute = object.__setattr__
+
+    def construct(*args: Any, **kwargs: Any) -> _Node:
+        if args:
+            kwargs.update(zip(names[: len(args)], args, strict=True))
+        node = new(cls)
+        values = {name: kwargs[name] if name in kwargs else defaults[name] for name in names}
+        set_attribute(node, "__dict__", values)
+        return node
+
+    return construct
+
+
+def _trusted_replace(node: _Node, **changes: Any) -> _Node:
+    """`dataclasses.replace` for a node of a `_validators_free` class, given exact types."""
+    cls = type(node)
+    if cls not in _VALIDATORS_FREE:
+        return replace(node, **changes)  # type: ignore[type-var]
+    copy = object.__new__(cls)
+    values = dict(node.__dict__)
+    values.update(changes)
+    object.__setattr__(copy, "__dict__", values)
+    return copy
+
+
+_HOT_NODES: tuple[type, ...] = (
+    Principal,
+    Condition,
+    Statement,
+    Policy,
+    PolicyAttachment,
+    Ref,
+    Role,
+)
+_VALIDATORS_FREE = frozenset(cls for cls in _HOT_NODES if _validators_free(cls))
+_principal = _trusted(Principal)
+_condition = _trusted(Condition)
+_statement = _trusted(Statement)
+_policy = _trusted(Policy)
+_attachment = _trusted(PolicyAttachment)
+_reference = _trusted(Ref)
+_role = _trusted(Role)
 
 
 # -- the document -------------------------------------------------------------------------
@@ -335,7 +417,7 @@ class _Builder:
         return names[0]
 
     def _ref(self, token: Token) -> Ref:
-        return Ref(self._text(token), span=self._tspan(token))
+        return _reference(self._text(token), span=self._tspan(token))
 
     def _fields(self, items: list[Any], owner: str) -> tuple[dict[str, _Item], list[_Item]]:
         """Single-valued settings by key (a repeat is PE006), plus the repeatable ones."""
@@ -385,7 +467,7 @@ class _Builder:
 
     def policy_def(self, meta: Any, c: list[Any]) -> Policy:
         body: Policy = c[1]
-        return replace(body, name=self._text(c[0]), span=self._span(meta))
+        return _trusted_replace(body, name=self._text(c[0]), span=self._span(meta))
 
     def policy_import(self, meta: Any, c: list[Any]) -> PolicyImport:
         return PolicyImport(self._text(c[0]), self._text(c[1]), self._span(meta))
@@ -397,7 +479,7 @@ class _Builder:
             version = single["version"].value
         policy_id = single["id"].value if "id" in single else None
         statements = tuple(x for x in c if isinstance(x, Statement))
-        policy = Policy("", statements, version=version, id=policy_id, span=self._span(meta))
+        policy = _policy("", statements, version=version, id=policy_id, span=self._span(meta))
         entries = policy_entries(policy)
         if entries > MAX_POLICY_ENTRIES:
             self._error(
@@ -452,7 +534,7 @@ class _Builder:
                 )
                 continue
             kwargs[key] = value
-        return Statement(effect, condition=tuple(conditions), span=self._span(meta), **kwargs)
+        return _statement(effect, condition=tuple(conditions), span=self._span(meta), **kwargs)
 
     def allow(self, meta: Any, c: list[Any]) -> Effect:
         return Effect.ALLOW
@@ -498,10 +580,10 @@ class _Builder:
         return _Item("not_principal", tuple(c), self._span(meta))
 
     def principal_any(self, meta: Any, c: list[Any]) -> Principal:
-        return Principal("*", "*", span=self._span(meta))
+        return _principal("*", "*", span=self._span(meta))
 
     def principal_entry(self, meta: Any, c: list[Any]) -> Principal:
-        return Principal(PRINCIPAL_KINDS[c[0]], self._text(c[1]), span=self._span(meta))
+        return _principal(PRINCIPAL_KINDS[c[0]], self._text(c[1]), span=self._span(meta))
 
     def _keyword(self, meta: Any, c: list[Any]) -> str:
         return str(c[0])
@@ -521,7 +603,7 @@ class _Builder:
                 if close
                 else "operators are spelt as in IAM JSON, e.g. `StringEquals`, `ArnLike`",
             )
-        return Condition(operator, self._text(c[1]), self._values(c[2:]), span=self._span(meta))
+        return _condition(operator, self._text(c[1]), self._values(c[2:]), span=self._span(meta))
 
     # roles --------------------------------------------------------------------------------
 
@@ -538,14 +620,14 @@ class _Builder:
             if first.key == "trust_ref":
                 trust_ref = first.value
             else:
-                trust = replace(first.value, name=f"{name}-trust")
+                trust = _trusted_replace(first.value, name=f"{name}-trust")
         managed = tuple(a for item in many if item.key == "attach" for a in item.value)
         inline = tuple(item.value for item in many if item.key == "inline")
         inline_refs = tuple(item.value for item in many if item.key == "inline_ref")
         tags = tuple(item.value for item in many if item.key == "tag")
         boundary = single["boundary"].value if "boundary" in single else None
         arn = single["arn"].value if "arn" in single else None
-        role = Role(
+        role = _role(
             name,
             arn=arn,
             trust=trust,
@@ -559,13 +641,13 @@ class _Builder:
 
     def trust_service(self, meta: Any, c: list[Any]) -> _Item:
         span = self._span(meta)
-        principals = tuple(Principal("Service", self._text(t), span=self._tspan(t)) for t in c)
+        principals = tuple(_principal("Service", self._text(t), span=self._tspan(t)) for t in c)
         # The trust policy ECS, EKS and Lambda document for their service principals
         # (IAM User Guide, "Creating a role to delegate permissions to an AWS service").
-        statement = Statement(
+        statement = _statement(
             Effect.ALLOW, action=("sts:AssumeRole",), principal=principals, span=span
         )
-        return _Item("trust_service", Policy("", (statement,), span=span), span)
+        return _Item("trust_service", _policy("", (statement,), span=span), span)
 
     def trust_ref(self, meta: Any, c: list[Any]) -> _Item:
         return _Item("trust_ref", self._ref(c[0]), self._span(meta))
@@ -582,10 +664,10 @@ class _Builder:
     def by_name(self, meta: Any, c: list[Any]) -> PolicyAttachment:
         ref = self._text(c[0])
         aws_managed = ref.startswith("arn:") and ref.split(":")[4:5] == ["aws"]
-        return PolicyAttachment(ref, aws_managed=aws_managed, span=self._span(meta))
+        return _attachment(ref, aws_managed=aws_managed, span=self._span(meta))
 
     def aws_managed(self, meta: Any, c: list[Any]) -> PolicyAttachment:
-        return PolicyAttachment(self._text(c[0]), aws_managed=True, span=self._span(meta))
+        return _attachment(self._text(c[0]), aws_managed=True, span=self._span(meta))
 
     def inline_ref(self, meta: Any, c: list[Any]) -> _Item:
         return _Item("inline_ref", self._ref(c[0]), self._span(meta))
@@ -593,7 +675,7 @@ class _Builder:
     def inline_policy(self, meta: Any, c: list[Any]) -> _Item:
         policy: Policy = c[1]
         span = self._span(meta)
-        return _Item("inline", replace(policy, name=self._text(c[0]), span=span), span)
+        return _Item("inline", _trusted_replace(policy, name=self._text(c[0]), span=span), span)
 
     def tag(self, meta: Any, c: list[Any]) -> _Item:
         return _Item("tag", (self._text(c[0]), self._text(c[1])), self._span(meta))

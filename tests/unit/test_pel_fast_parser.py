@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -144,10 +145,33 @@ def _shape(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
+def _model_nodes(value: Any) -> Iterator[Any]:
+    """Every pydantic model node inside `value` (documents, nodes, lists and tuples)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            if hasattr(type(item), "__pydantic_validator__"):
+                yield item
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+
+
+def assert_nodes_are_what_validation_makes(document: Any) -> None:
+    """Nodes the parser builds without validation (`_trusted`) equal validated copies."""
+    for node in _model_nodes(document):
+        values = {f.name: getattr(node, f.name) for f in dataclasses.fields(node)}
+        validated = type(node)(**values)
+        assert _shape(validated) == _shape(node)
+        assert list(vars(validated)) == list(vars(node))
+
+
 def assert_same_both_ways(text: str) -> None:
     fast = _parse_document(text, "t.pel", fast=True)
     slow = _parse_document(text, "t.pel", fast=False)
     assert _shape(fast) == _shape(slow), text
+    assert_nodes_are_what_validation_makes(fast[0])
     # and the fast path takes exactly the texts Lark takes
     accepted = _parse_fast(text, "t.pel", _Builder("t.pel")) is not None
     assert accepted == (parse_tree(text, "t.pel")[0] is not None), text
