@@ -311,6 +311,29 @@ class PelDocument:
 # -- tree → nodes ---------------------------------------------------------------------------
 
 
+#: Settings a block may give more than once (the others are PE006 when repeated).
+_REPEATABLE = frozenset(
+    {"attach", "inline", "inline_ref", "tag", "needs", "container", "secret"}
+    | {"mount", "env", "agent", "schedule", "ignore", "host_path", "namespaces"}
+)
+#: Statement elements that exclude each other, and how a repeat of one is named.
+_CLASHING_ELEMENTS = {
+    "action": "not_action",
+    "not_action": "action",
+    "resource": "not_resource",
+    "not_resource": "resource",
+    "principal": "not_principal",
+    "not_principal": "principal",
+}
+_ELEMENT_WORDS = {
+    "sid": "`sid`",
+    "resource": "`on`",
+    "not_resource": "`on`",
+    "principal": "`principal`",
+    "not_principal": "`principal`",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _Item:
     """One `key value` line inside a block, before the block turns it into a field."""
@@ -423,8 +446,7 @@ class _Builder:
         """Single-valued settings by key (a repeat is PE006), plus the repeatable ones."""
         single: dict[str, _Item] = {}
         many: list[_Item] = []
-        repeatable = {"attach", "inline", "inline_ref", "tag", "needs", "container", "secret"}
-        repeatable |= {"mount", "env", "agent", "schedule", "ignore", "host_path", "namespaces"}
+        repeatable = _REPEATABLE
         for item in items:
             if not isinstance(item, _Item):
                 continue
@@ -510,25 +532,11 @@ class _Builder:
                 conditions.append(part)
                 continue
             key, value, span = part.key, part.value, part.span
-            clash = {
-                "action": "not_action",
-                "not_action": "action",
-                "resource": "not_resource",
-                "not_resource": "resource",
-                "principal": "not_principal",
-                "not_principal": "principal",
-            }.get(key)
+            clash = _CLASHING_ELEMENTS.get(key)
             if key in kwargs or (clash is not None and clash in kwargs):
-                words = {
-                    "sid": "`sid`",
-                    "resource": "`on`",
-                    "not_resource": "`on`",
-                    "principal": "`principal`",
-                    "not_principal": "`principal`",
-                }
                 self._error(
                     DUPLICATE_ELEMENT,
-                    f"{words.get(key, key)} is given twice in one statement",
+                    f"{_ELEMENT_WORDS.get(key, key)} is given twice in one statement",
                     span,
                     hint="list every value in one clause, separated by commas",
                 )
