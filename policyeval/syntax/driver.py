@@ -53,6 +53,19 @@ def _always_one(size: int, keep: list[tuple[int, bool]] | None) -> bool:
     return len(keep) == 1 and not keep[0][1]
 
 
+class _OnDemand(dict[int, Any]):
+    """A per-state table whose row is made the first time the parser meets the state: a
+    small file meets few of the grammar's ~500 states, and a cold start pays for each."""
+
+    def __init__(self, make: Callable[[int], Any]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, state: int) -> Any:
+        made = self[state] = self._make(state)
+        return made
+
+
 class Unsupported(Exception):
     """The grammar or Lark build uses something this driver does not reproduce."""
 
@@ -142,12 +155,13 @@ class FastParser:
 
         # a shift (or a goto after a reduce) is the next state, an int; a reduce is the
         # rule's spec. Terminal and rule names never collide, so one dict per state serves.
-        self.actions: dict[int, dict[str, Any]] = {}
-        for state, row in table.states.items():
-            self.actions[state] = {
+        def row(state: int) -> dict[str, Any]:
+            return {
                 symbol: int(arg) if action is Shift else specs[arg]
-                for symbol, (action, arg) in row.items()
+                for symbol, (action, arg) in table.states[state].items()
             }
+
+        self.actions: dict[int, dict[str, Any]] = _OnDemand(row)
 
         # the contextual lexer: per parser state, Lark's own compiled alternation and the
         # keyword re-typing of its "unless" callbacks, as a dict
@@ -161,35 +175,44 @@ class FastParser:
             kept = specs[rule][3]
             indices = range(len(rule.expansion)) if kept is None else [i for i, _ in kept]
             kept_terminals |= {rule.expansion[i].name for i in indices if rule.expansion[i].is_term}
-        self.lexers: dict[int, tuple[Any, ...]] = {}
-        built: dict[int, tuple[Any, ...]] = {}
-        for state, basic in lexer.lexers.items():
-            if id(basic) not in built:
-                scanner = basic.scanner  # builds `basic.callback`
-                if len(scanner._mres) != 1:
-                    raise Unsupported("a lexer state needs several regular expressions")
-                retype: dict[str, dict[str, str]] = {}
-                for type_, callback in basic.callback.items():
-                    if type_ in comment_types and type_ in basic.ignore_types:
-                        continue
-                    if not isinstance(callback, UnlessCallback):
-                        raise Unsupported(f"lexer callback for {type_}")
-                    words: dict[str, str] = {}
-                    for terminal in callback.scanner.terminals:
-                        pattern = terminal.pattern
-                        if not isinstance(pattern, PatternStr) or pattern.flags:
-                            raise Unsupported(f"keyword {terminal.name} is not a plain string")
-                        words[pattern.value] = terminal.name
-                    retype[type_] = words
-                built[id(basic)] = (
-                    scanner._mres[0].match,
-                    retype,
-                    frozenset(basic.ignore_types),
-                    frozenset(basic.newline_types),
-                )
-            self.lexers[state] = built[id(basic)]
+        self._contextual = lexer
+        self._built: dict[int, tuple[Any, ...]] = {}
+        #: per parser state: match function, keyword re-typing, ignored and newline types
+        #: (filled as states are met: compiling every state's expression costs a cold start
+        #: more than a small file's whole parse)
+        self.lexers: dict[int, tuple[Any, ...]] = _OnDemand(self._lexer_for)
         self.kept_terminals = frozenset(kept_terminals)
         self.comment_types = comment_types
+
+    def _lexer_for(self, state: int) -> tuple[Any, ...]:
+        """Lark's lexer of one parser state, as the driver uses it."""
+        basic = self._contextual.lexers[state]
+        entry = self._built.get(id(basic))
+        if entry is None:
+            scanner = basic.scanner  # builds `basic.callback`
+            if len(scanner._mres) != 1:
+                raise Unsupported("a lexer state needs several regular expressions")
+            retype: dict[str, dict[str, str]] = {}
+            for type_, callback in basic.callback.items():
+                if type_ in self.comment_types and type_ in basic.ignore_types:
+                    continue
+                if not isinstance(callback, UnlessCallback):
+                    raise Unsupported(f"lexer callback for {type_}")
+                words: dict[str, str] = {}
+                for terminal in callback.scanner.terminals:
+                    pattern = terminal.pattern
+                    if not isinstance(pattern, PatternStr) or pattern.flags:
+                        raise Unsupported(f"keyword {terminal.name} is not a plain string")
+                    words[pattern.value] = terminal.name
+                retype[type_] = words
+            entry = (
+                scanner._mres[0].match,
+                retype,
+                frozenset(basic.ignore_types),
+                frozenset(basic.newline_types),
+            )
+            self._built[id(basic)] = entry
+        return entry
 
     def parse(self, text: str, path: str, rule_actions: Mapping[str, Action]) -> Result:
         """Lex, parse and reduce `text`, calling `rule_actions[name](span, children)`.
