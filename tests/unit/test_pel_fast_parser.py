@@ -178,7 +178,15 @@ def assert_same_both_ways(text: str) -> None:
 
 
 def corpus() -> list[str]:
-    texts = [KITCHEN_SINK, ""]
+    texts = [
+        KITCHEN_SINK,
+        "",
+        KITCHEN_SINK.replace("\n", "\r\n"),
+        KITCHEN_SINK.replace("  ", "\t\f"),
+    ]
+    texts.append(
+        'policy p { allow "s3:\U0001f600" on "\u00e9\u00e9" }  # \U0001f600 \u00e9\nrole r {}'
+    )
     for file in sorted(ROOT.glob("samples/**/*.pel")) + sorted(ROOT.glob("tests/**/*.pel")):
         texts.append(file.read_text(encoding="utf-8"))
     for doc in ("docs/language.md", "README.md"):
