@@ -1,8 +1,11 @@
 """`.pel` text → document of model nodes, with Diagnostics instead of exceptions.
 
-Two passes, like cedar's text → CST → AST: Lark builds the tree (LALR, so parsing itself
-never recurses), `_Builder` turns it into model nodes without looking anything up, and
-`policyeval.pel` resolves names and imports afterwards. Every node carries its `Span`.
+Two passes, like cedar's text → AST → resolved model: `_Builder` makes model nodes without
+looking anything up, one method per grammar rule, and `policyeval.pel` resolves names and
+imports afterwards. Every node carries its `Span`. The builder's methods run as the LALR
+parser reduces each rule (`syntax/driver.py`: Lark's tables, no parse tree, no recursion);
+text that is not in the language is parsed by Lark itself, whose errors and per-item
+recovery give the syntax diagnostics (`_parse_with`), and nothing is built from it.
 """
 
 from __future__ import annotations
