@@ -1229,7 +1229,21 @@ def comment_suppressions(document: PelDocument, diagnostics: list[Diagnostic]) -
             continue
         code = match.group("code")
         check_rule_code(code, span, diagnostics)
-        reason = str(json.loads(match.group("reason"), strict=False))
+        quoted = match.group("reason")
+        try:
+            reason = str(json.loads(quoted, strict=False))
+        except ValueError:  # as for a string in the text: PE003, and the text as written
+            column = span.column + match.start("reason")
+            diagnostics.append(
+                Diagnostic(
+                    BAD_STRING,
+                    Severity.ERROR,
+                    "invalid escape sequence in string",
+                    Span(span.path, span.line, column, span.line, column + len(quoted)),
+                    help='strings use JSON escapes: \\" \\\\ \\n \\t \\uXXXX',
+                )
+            )
+            reason = quoted[1:-1]
         target = match.group("target")
         if target is None:
             line = span.line
