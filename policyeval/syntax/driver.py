@@ -24,7 +24,9 @@ from lark.parsers.lalr_analysis import Shift
 from policyeval.errors import Span
 
 #: What a rule's action receives: the rule's span (None for a rule that matched no text)
-#: and its children, shaped as Lark's tree builder would shape them.
+#: and its children, shaped as Lark's tree builder would shape them. An action stands for
+#: Lark's tree node, so it must not return a `lark.Token` (the driver takes tokens for the
+#: lexer's own, as Lark's position propagation does).
 Action = Callable[[Span | None, list[Any]], Any]
 
 # how a reduced rule turns into a value
@@ -93,7 +95,6 @@ class FastParser:
             options.parser != "lalr"
             or options.lexer != "contextual"
             or options.keep_all_tokens
-            or options.maybe_placeholders is not True  # placeholders: see `empty_indices`
             or options.postlex is not None
             or options.transformer is not None
             or options.tree_class not in (None, Tree)
@@ -115,6 +116,8 @@ class FastParser:
         for rule in lark.rules:
             if rule.options.empty_indices or rule.options.template_source:
                 raise Unsupported(f"rule {rule} uses placeholders or templates")
+            if rule.origin.name.startswith("_") and rule.alias:
+                raise Unsupported(f"inlined rule {rule} has an alias")
             expansion = rule.expansion
             keep: list[tuple[int, bool]] = []
             for index, symbol in enumerate(expansion):
@@ -351,6 +354,11 @@ class FastParser:
                     result: Any = children
                 elif mode == _EXPAND1 and len(children) == 1:
                     result = children[0]
+                    if isinstance(result, Token):
+                        # Lark's parent then sees the token's own position, not the rule's
+                        # (`"(" expr ")"` of a `?rule` loses its parentheses)
+                        own: Any = (result.line, result.column, result.end_line)
+                        span_tuple = (*own, result.end_column)
                 else:
                     span = None if span_tuple is None else Span(path, *span_tuple)
                     result = rule_actions[name](span, children)

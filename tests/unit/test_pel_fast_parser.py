@@ -8,6 +8,7 @@ comment tokens included (model equality ignores spans), and the diagnostics.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -248,3 +249,135 @@ def test_a_string_without_escapes_is_the_text_between_its_quotes(text: str) -> N
     builder = _Builder("t.pel")
     assert builder._text(token) == json.loads(f'"{text}"', strict=False)
     assert type(builder._text(token)) is str and builder.diagnostics == []
+
+
+# -- the driver on its own, over another grammar ------------------------------------------
+
+_TOY = r"""
+start: _stmt*
+_stmt: assign | call | _SEMI
+assign: NAME "=" expr _SEMI
+call: NAME "(" _args? ")" _SEMI
+_args: expr ("," expr)*
+?expr: term | expr "+" term -> add
+?term: NAME | NUMBER | "(" expr ")" | neg
+!neg: "-" term
+NAME: /[a-z]+/
+NUMBER: /[0-9]+/
+_SEMI: ";"
+COMMENT: /#[^\n]*/
+%import common.WS
+%ignore WS
+%ignore COMMENT
+"""
+
+
+def _toy_parser(**options: Any) -> Any:
+    from lark import Lark
+
+    return Lark(_TOY, parser="lalr", lexer="contextual", propagate_positions=True, **options)
+
+
+@functools.cache
+def _toy_with_driver() -> tuple[Any, Any]:
+    from policyeval.syntax.driver import FastParser
+
+    lark = _toy_parser(lexer_callbacks={"COMMENT": lambda t: t})
+    return lark, FastParser(lark, frozenset({"COMMENT"}))
+
+
+def _toy_tree_shape(tree: Any) -> Any:
+    from lark import Tree
+
+    if isinstance(tree, Tree):
+        meta = tree.meta
+        where = None if meta.empty else (meta.line, meta.column, meta.end_line, meta.end_column)
+        return (str(tree.data), where, [_toy_tree_shape(c) for c in tree.children])
+    return _shape(tree)
+
+
+def test_the_driver_shapes_children_and_spans_as_lark_does_for_another_grammar() -> None:
+    from policyeval.syntax.driver import Rejected
+
+    lark, fast = _toy_with_driver()
+
+    def action(name: str) -> Any:
+        def build(span: Any, children: list[Any]) -> Any:
+            where = (
+                None if span is None else (span.line, span.column, span.end_line, span.end_column)
+            )
+            return (name, where, [c if isinstance(c, tuple) else _shape(c) for c in children])
+
+        return build
+
+    actions = {name: action(name) for name in fast.rule_names}
+    texts = [
+        "",
+        "a = 1;",
+        "f();\n# note\ng(a, 2 + b + (c + 3));;\n  x = -y + --4;\r\nh(-(1));",
+        "a = b\n + c;\tf(\n);",
+        "x = (a);\nf((1), -(b + c), ((d)));\ny = ((-(e)) + (f));",
+    ]
+    for text in texts:
+        result, comments = fast.parse(text, "toy", actions)
+        assert result == _toy_tree_shape(lark.parse(text)), text
+        assert [str(c) for c in comments] == re.findall(r"#[^\n]*", text)
+    for bad in ["a = ;", "f(", "a = 1", "1 = a;", "a = b +;", "é;"]:
+        try:
+            fast.parse(bad, "toy", actions)
+        except Rejected:
+            continue
+        raise AssertionError(f"accepted {bad!r}")
+
+
+def test_the_driver_refuses_what_it_does_not_reproduce() -> None:
+    from lark import Lark
+
+    from policyeval.syntax.driver import FastParser, Unsupported
+
+    refused = [
+        Lark(_TOY, parser="earley"),
+        _toy_parser(keep_all_tokens=True),
+        Lark('start: x [y]\nx: "x"\ny: "y"', parser="lalr", maybe_placeholders=True),
+    ]
+    for lark in refused:
+        try:
+            FastParser(lark, frozenset())
+        except Unsupported:
+            continue
+        raise AssertionError(f"drove {lark.options.parser} {lark.options.keep_all_tokens}")
+
+
+_toy_expressions = st.recursive(
+    st.sampled_from(["a", "b", "1", "42"]),
+    lambda inner: st.one_of(
+        inner.map(lambda e: f"({e})"),
+        inner.map(lambda e: f"-{e}"),
+        st.tuples(inner, inner).map(lambda p: f"{p[0]} + {p[1]}"),
+    ),
+    max_leaves=8,
+)
+_toy_statements = st.one_of(
+    _toy_expressions.map(lambda e: f"x = {e};"),
+    st.lists(_toy_expressions, max_size=3).map(lambda args: f"f({', '.join(args)});"),
+    st.just(";"),
+    st.just("# c"),
+)
+
+
+@given(st.lists(_toy_statements, max_size=6), st.sampled_from(["\n", " ", "\r\n  "]))
+def test_the_driver_matches_lark_on_generated_toy_programs(statements: list[str], sep: str) -> None:
+    lark, fast = _toy_with_driver()
+
+    def build(name: str) -> Any:
+        def action(span: Any, children: list[Any]) -> Any:
+            where = (
+                None if span is None else (span.line, span.column, span.end_line, span.end_column)
+            )
+            return (name, where, [c if isinstance(c, tuple) else _shape(c) for c in children])
+
+        return action
+
+    text = sep.join(statements) + "\n"
+    result, _ = fast.parse(text, "toy", {name: build(name) for name in fast.rule_names})
+    assert result == _toy_tree_shape(lark.parse(text))
