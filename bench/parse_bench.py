@@ -7,9 +7,15 @@ Prints numbers; asserts nothing (timing lives in bench/, never in tests).
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+if not __package__:
+    # `python bench/parse_bench.py` puts bench/ first on sys.path, so `policyeval` would be
+    # whichever copy the virtualenv has installed; measure this checkout's instead.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from policyeval.convert import policy_to_json
 from policyeval.pel import load_pel_text

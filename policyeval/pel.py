@@ -113,7 +113,25 @@ def load_pel_text(
     allow_outside: bool = False,
     max_import_bytes: int = MAX_IMPORT_BYTES,
 ) -> Workspace:
-    """Like `load_pel` for text already in memory; imports resolve against `base_dir`."""
+    """Like `load_pel` for text already in memory; imports resolve against `base_dir`.
+
+    The cyclic collector is paused meanwhile (`policyeval/_gc.py`): a big file builds tens
+    of thousands of nodes that all stay alive, and each collection would walk them all.
+    """
+    from policyeval._gc import collector_paused
+
+    with collector_paused():
+        return _load_pel_text(text, path, root, base_dir, allow_outside, max_import_bytes)
+
+
+def _load_pel_text(
+    text: str,
+    path: str,
+    root: str | Path | None,
+    base_dir: str | Path | None,
+    allow_outside: bool,
+    max_import_bytes: int,
+) -> Workspace:
     document, diagnostics = parse_pel(text, path)
     sources = SourceText()
     sources.add(path, text)
@@ -155,7 +173,7 @@ class _Resolver:
         candidate = self.folder / given
         try:
             resolved = candidate.resolve(strict=True)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):  # ValueError: a NUL in the path
             self.error(
                 IMPORT_NOT_FOUND,
                 f"imported file `{given}` does not exist",
@@ -399,6 +417,8 @@ class _Resolver:
             self.attachment(attachment)
         if role.boundary is not None:
             self.attachment(role.boundary)
+        if trust_ref is None and not inline_refs:
+            return role  # nothing to fill in (a copy would only validate it again)
         return replace(role, trust=trust, inline=tuple(inline))
 
     def task(self, task: Task, roles: set[str], capacities: dict[str, set[str]]) -> Task:

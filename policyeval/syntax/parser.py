@@ -1,20 +1,26 @@
 """`.pel` text → document of model nodes, with Diagnostics instead of exceptions.
 
-Two passes, like cedar's text → CST → AST: Lark builds the tree (LALR, so parsing itself
-never recurses), `_Builder` turns it into model nodes without looking anything up, and
-`policyeval.pel` resolves names and imports afterwards. Every node carries its `Span`.
+Two passes, like cedar's text → AST → resolved model: `_Builder` makes model nodes without
+looking anything up, one method per grammar rule, and `policyeval.pel` resolves names and
+imports afterwards. Every node carries its `Span`. The builder's methods run as the LALR
+parser reduces each rule (`syntax/driver.py`: Lark's tables, no parse tree, no recursion);
+text that is not in the language is parsed by Lark itself, whose errors and per-item
+recovery give the syntax diagnostics (`_parse_with`), and nothing is built from it.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import MISSING, dataclass, field, replace
+from dataclasses import fields as dataclass_fields
+from typing import Any, TypeVar
 
-from lark import Token, Transformer_NonRecursive, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
 from policyeval.errors import Diagnostic, Severity, Span
@@ -57,6 +63,7 @@ from policyeval.model.topology import (
     ServiceAccount,
     Task,
 )
+from policyeval.syntax.driver import Action, FastParser, Rejected, Unsupported
 from policyeval.syntax.grammar import pel_parser
 
 #: Larger inputs are refused before lexing (PE005): a `.pel` file is hand-written text.
@@ -156,6 +163,87 @@ def _all_operator_spellings() -> list[str]:
 _OPERATOR_SPELLINGS = _all_operator_spellings()
 
 
+# -- building nodes without re-validating them ---------------------------------------------
+
+_Node = TypeVar("_Node")
+
+
+def _validators_free(cls: type) -> bool:
+    """Whether constructing `cls` only checks and copies its arguments: a pydantic dataclass
+    without validators, `__post_init__`, default factories or `init=False` fields."""
+    decorators = getattr(cls, "__pydantic_decorators__", None)
+    if decorators is None or hasattr(cls, "__post_init__"):
+        return False
+    hooks = ("validators", "field_validators", "root_validators", "model_validators")
+    if any(getattr(decorators, hook, True) for hook in hooks):
+        return False
+    return all(f.init and f.default_factory is MISSING for f in dataclass_fields(cls))
+
+
+def _trusted(cls: type[_Node]) -> Callable[..., _Node]:
+    """A constructor for model nodes whose arguments already have their fields' exact types.
+
+    Pydantic validates every argument of a model dataclass (~4 µs a node), and the parser
+    builds tens of thousands of them from values it has just made itself: `str`, `tuple`,
+    enums, spans and other nodes. For a class that validation could change nothing of (no
+    validators or `__post_init__`; see `_validators_free`), this sets the same `__dict__`
+    that validation would set, in field order; for any other class it is the class itself.
+    tests/unit/test_pel_fast_parser.py re-validates every node built from its corpus and
+    compares the result, types included.
+    """
+    if not _validators_free(cls):
+        return cls
+    names = tuple(f.name for f in dataclass_fields(cls))  # type: ignore[arg-type]
+    defaults = {
+        f.name: f.default
+        for f in dataclass_fields(cls)  # type: ignore[arg-type]
+        if f.default is not MISSING
+    }
+    new = object.__new__
+    set_attribute = object.__setattr__
+
+    def construct(*args: Any, **kwargs: Any) -> _Node:
+        if args:
+            kwargs.update(zip(names[: len(args)], args, strict=True))
+        node = new(cls)
+        values = {name: kwargs[name] if name in kwargs else defaults[name] for name in names}
+        set_attribute(node, "__dict__", values)
+        return node
+
+    return construct
+
+
+def _trusted_replace(node: _Node, **changes: Any) -> _Node:
+    """`dataclasses.replace` for a node of a `_validators_free` class, given exact types."""
+    cls = type(node)
+    if cls not in _VALIDATORS_FREE:
+        return replace(node, **changes)  # type: ignore[type-var]
+    copy = object.__new__(cls)
+    values = dict(node.__dict__)
+    values.update(changes)
+    object.__setattr__(copy, "__dict__", values)
+    return copy
+
+
+_HOT_NODES: tuple[type, ...] = (
+    Principal,
+    Condition,
+    Statement,
+    Policy,
+    PolicyAttachment,
+    Ref,
+    Role,
+)
+_VALIDATORS_FREE = frozenset(cls for cls in _HOT_NODES if _validators_free(cls))
+_principal = _trusted(Principal)
+_condition = _trusted(Condition)
+_statement = _trusted(Statement)
+_policy = _trusted(Policy)
+_attachment = _trusted(PolicyAttachment)
+_reference = _trusted(Ref)
+_role = _trusted(Role)
+
+
 # -- the document -------------------------------------------------------------------------
 
 
@@ -226,6 +314,29 @@ class PelDocument:
 # -- tree → nodes ---------------------------------------------------------------------------
 
 
+#: Settings a block may give more than once (the others are PE006 when repeated).
+_REPEATABLE = frozenset(
+    {"attach", "inline", "inline_ref", "tag", "needs", "container", "secret"}
+    | {"mount", "env", "agent", "schedule", "ignore", "host_path", "namespaces"}
+)
+#: Statement elements that exclude each other, and how a repeat of one is named.
+_CLASHING_ELEMENTS = {
+    "action": "not_action",
+    "not_action": "action",
+    "resource": "not_resource",
+    "not_resource": "resource",
+    "principal": "not_principal",
+    "not_principal": "principal",
+}
+_ELEMENT_WORDS = {
+    "sid": "`sid`",
+    "resource": "`on`",
+    "not_resource": "`on`",
+    "principal": "`principal`",
+    "not_principal": "`principal`",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _Item:
     """One `key value` line inside a block, before the block turns it into a field."""
@@ -260,23 +371,35 @@ class _Eks:
     ignores: tuple[Suppression, ...]
 
 
-@v_args(meta=True)
-class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
-    """Builds model nodes from the tree; looks nothing up (that is `policyeval.pel`'s job).
+class _Builder:
+    """Builds model nodes, one method per grammar rule; looks nothing up (that is
+    `policyeval.pel`'s job).
 
-    Non-recursive so that no input shape can exhaust the Python stack.
+    Each method receives the rule's span (`meta`, as Lark's `propagate_positions` gives it)
+    and its children as Lark's tree builder shapes them. The methods are called while the
+    text is parsed (`driver.FastParser`), or over a Lark tree (`_replay`); neither recurses,
+    so that no input shape can exhaust the Python stack.
     """
 
     def __init__(self, path: str) -> None:
-        super().__init__()
         self.path = path
         self.diagnostics: list[Diagnostic] = []
         self.pending_ignores: list[Suppression] = []  # workload ignores, with their workload
 
+    def rule_methods(self, names: Iterable[str]) -> dict[str, Action]:
+        """The bound method of every rule name (a KeyError names a rule without one)."""
+        methods: dict[str, Action] = {}
+        for name in names:
+            method = getattr(self, name, None)
+            if name.startswith("_") or not callable(method):
+                raise KeyError(name)
+            methods[name] = method
+        return methods
+
     # helpers ----------------------------------------------------------------------------
 
-    def _span(self, meta: Any) -> Span:
-        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+    def _span(self, meta: Span) -> Span:
+        return meta
 
     def _tspan(self, token: Token) -> Span:
         return Span(self.path, token.line or 1, token.column or 1, token.end_line, token.end_column)
@@ -288,6 +411,9 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
         """The value a WORD or STRING token stands for (strings use JSON escapes)."""
         if token.type != "STRING":
             return str(token)
+        if "\\" not in token:
+            # no escapes: JSON decoding (strict=False) gives the text between the quotes
+            return str(token)[1:-1]
         try:
             decoded = json.loads(str(token), strict=False)
         except ValueError:
@@ -317,14 +443,13 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
         return names[0]
 
     def _ref(self, token: Token) -> Ref:
-        return Ref(self._text(token), span=self._tspan(token))
+        return _reference(self._text(token), span=self._tspan(token))
 
     def _fields(self, items: list[Any], owner: str) -> tuple[dict[str, _Item], list[_Item]]:
         """Single-valued settings by key (a repeat is PE006), plus the repeatable ones."""
         single: dict[str, _Item] = {}
         many: list[_Item] = []
-        repeatable = {"attach", "inline", "inline_ref", "tag", "needs", "container", "secret"}
-        repeatable |= {"mount", "env", "agent", "schedule", "ignore", "host_path", "namespaces"}
+        repeatable = _REPEATABLE
         for item in items:
             if not isinstance(item, _Item):
                 continue
@@ -367,7 +492,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
 
     def policy_def(self, meta: Any, c: list[Any]) -> Policy:
         body: Policy = c[1]
-        return replace(body, name=self._text(c[0]), span=self._span(meta))
+        return _trusted_replace(body, name=self._text(c[0]), span=self._span(meta))
 
     def policy_import(self, meta: Any, c: list[Any]) -> PolicyImport:
         return PolicyImport(self._text(c[0]), self._text(c[1]), self._span(meta))
@@ -379,7 +504,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
             version = single["version"].value
         policy_id = single["id"].value if "id" in single else None
         statements = tuple(x for x in c if isinstance(x, Statement))
-        policy = Policy("", statements, version=version, id=policy_id, span=self._span(meta))
+        policy = _policy("", statements, version=version, id=policy_id, span=self._span(meta))
         entries = policy_entries(policy)
         if entries > MAX_POLICY_ENTRIES:
             self._error(
@@ -410,31 +535,17 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                 conditions.append(part)
                 continue
             key, value, span = part.key, part.value, part.span
-            clash = {
-                "action": "not_action",
-                "not_action": "action",
-                "resource": "not_resource",
-                "not_resource": "resource",
-                "principal": "not_principal",
-                "not_principal": "principal",
-            }.get(key)
+            clash = _CLASHING_ELEMENTS.get(key)
             if key in kwargs or (clash is not None and clash in kwargs):
-                words = {
-                    "sid": "`sid`",
-                    "resource": "`on`",
-                    "not_resource": "`on`",
-                    "principal": "`principal`",
-                    "not_principal": "`principal`",
-                }
                 self._error(
                     DUPLICATE_ELEMENT,
-                    f"{words.get(key, key)} is given twice in one statement",
+                    f"{_ELEMENT_WORDS.get(key, key)} is given twice in one statement",
                     span,
                     hint="list every value in one clause, separated by commas",
                 )
                 continue
             kwargs[key] = value
-        return Statement(effect, condition=tuple(conditions), span=self._span(meta), **kwargs)
+        return _statement(effect, condition=tuple(conditions), span=self._span(meta), **kwargs)
 
     def allow(self, meta: Any, c: list[Any]) -> Effect:
         return Effect.ALLOW
@@ -480,10 +591,10 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
         return _Item("not_principal", tuple(c), self._span(meta))
 
     def principal_any(self, meta: Any, c: list[Any]) -> Principal:
-        return Principal("*", "*", span=self._span(meta))
+        return _principal("*", "*", span=self._span(meta))
 
     def principal_entry(self, meta: Any, c: list[Any]) -> Principal:
-        return Principal(PRINCIPAL_KINDS[c[0]], self._text(c[1]), span=self._span(meta))
+        return _principal(PRINCIPAL_KINDS[c[0]], self._text(c[1]), span=self._span(meta))
 
     def _keyword(self, meta: Any, c: list[Any]) -> str:
         return str(c[0])
@@ -503,7 +614,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
                 if close
                 else "operators are spelt as in IAM JSON, e.g. `StringEquals`, `ArnLike`",
             )
-        return Condition(operator, self._text(c[1]), self._values(c[2:]), span=self._span(meta))
+        return _condition(operator, self._text(c[1]), self._values(c[2:]), span=self._span(meta))
 
     # roles --------------------------------------------------------------------------------
 
@@ -520,14 +631,14 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
             if first.key == "trust_ref":
                 trust_ref = first.value
             else:
-                trust = replace(first.value, name=f"{name}-trust")
+                trust = _trusted_replace(first.value, name=f"{name}-trust")
         managed = tuple(a for item in many if item.key == "attach" for a in item.value)
         inline = tuple(item.value for item in many if item.key == "inline")
         inline_refs = tuple(item.value for item in many if item.key == "inline_ref")
         tags = tuple(item.value for item in many if item.key == "tag")
         boundary = single["boundary"].value if "boundary" in single else None
         arn = single["arn"].value if "arn" in single else None
-        role = Role(
+        role = _role(
             name,
             arn=arn,
             trust=trust,
@@ -541,13 +652,13 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
 
     def trust_service(self, meta: Any, c: list[Any]) -> _Item:
         span = self._span(meta)
-        principals = tuple(Principal("Service", self._text(t), span=self._tspan(t)) for t in c)
+        principals = tuple(_principal("Service", self._text(t), span=self._tspan(t)) for t in c)
         # The trust policy ECS, EKS and Lambda document for their service principals
         # (IAM User Guide, "Creating a role to delegate permissions to an AWS service").
-        statement = Statement(
+        statement = _statement(
             Effect.ALLOW, action=("sts:AssumeRole",), principal=principals, span=span
         )
-        return _Item("trust_service", Policy("", (statement,), span=span), span)
+        return _Item("trust_service", _policy("", (statement,), span=span), span)
 
     def trust_ref(self, meta: Any, c: list[Any]) -> _Item:
         return _Item("trust_ref", self._ref(c[0]), self._span(meta))
@@ -564,10 +675,10 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
     def by_name(self, meta: Any, c: list[Any]) -> PolicyAttachment:
         ref = self._text(c[0])
         aws_managed = ref.startswith("arn:") and ref.split(":")[4:5] == ["aws"]
-        return PolicyAttachment(ref, aws_managed=aws_managed, span=self._span(meta))
+        return _attachment(ref, aws_managed=aws_managed, span=self._span(meta))
 
     def aws_managed(self, meta: Any, c: list[Any]) -> PolicyAttachment:
-        return PolicyAttachment(self._text(c[0]), aws_managed=True, span=self._span(meta))
+        return _attachment(self._text(c[0]), aws_managed=True, span=self._span(meta))
 
     def inline_ref(self, meta: Any, c: list[Any]) -> _Item:
         return _Item("inline_ref", self._ref(c[0]), self._span(meta))
@@ -575,7 +686,7 @@ class _Builder(Transformer_NonRecursive):  # type: ignore[type-arg]
     def inline_policy(self, meta: Any, c: list[Any]) -> _Item:
         policy: Policy = c[1]
         span = self._span(meta)
-        return _Item("inline", replace(policy, name=self._text(c[0]), span=span), span)
+        return _Item("inline", _trusted_replace(policy, name=self._text(c[0]), span=span), span)
 
     def tag(self, meta: Any, c: list[Any]) -> _Item:
         return _Item("tag", (self._text(c[0]), self._text(c[1])), self._span(meta))
@@ -1118,7 +1229,21 @@ def comment_suppressions(document: PelDocument, diagnostics: list[Diagnostic]) -
             continue
         code = match.group("code")
         check_rule_code(code, span, diagnostics)
-        reason = str(json.loads(match.group("reason"), strict=False))
+        quoted = match.group("reason")
+        try:
+            reason = str(json.loads(quoted, strict=False))
+        except ValueError:  # as for a string in the text: PE003, and the text as written
+            column = span.column + match.start("reason")
+            diagnostics.append(
+                Diagnostic(
+                    BAD_STRING,
+                    Severity.ERROR,
+                    "invalid escape sequence in string",
+                    Span(span.path, span.line, column, span.line, column + len(quoted)),
+                    help='strings use JSON escapes: \\" \\\\ \\n \\t \\uXXXX',
+                )
+            )
+            reason = quoted[1:-1]
         target = match.group("target")
         if target is None:
             line = span.line
@@ -1292,22 +1417,99 @@ def parse_pel(text: str, path: str) -> tuple[PelDocument, list[Diagnostic]]:
 
     Total: any text gives a document (empty when the syntax is wrong) and Diagnostics,
     never an exception. Names and imports are not resolved here; see `policyeval.pel`.
+    Text in the language is parsed by `FastParser` (no parse tree); anything else goes
+    through Lark, whose errors and recovery give the syntax diagnostics.
     """
+    return _parse_document(text, path, fast=True)
+
+
+def _parse_document(text: str, path: str, *, fast: bool) -> tuple[PelDocument, list[Diagnostic]]:
+    """`parse_pel`; `fast=False` takes the tree path for every text (tests compare the two)."""
     document = PelDocument(path)
-    tree, comments, diagnostics = parse_tree(text, path)
-    document.comments = comments
-    if tree is None:
-        return document, diagnostics
+    if len(text) > MAX_PEL_BYTES:
+        return document, parse_tree(text, path)[2]
     builder = _Builder(path)
-    try:
-        items: list[Any] = builder.transform(tree)
-    except VisitError as error:  # the one place transformer exceptions are unwrapped
-        raise error.orig_exc from error
+    parsed = _parse_fast(text, path, builder) if fast else None
+    diagnostics: list[Diagnostic] = []
+    if parsed is not None:
+        items, comments = parsed
+        document.comments = _ordered_comments(comments)
+    else:
+        tree, document.comments, diagnostics = parse_tree(text, path)
+        if tree is None:
+            return document, diagnostics
+        builder = _Builder(path)
+        items = _replay(tree, builder, path)
     diagnostics.extend(builder.diagnostics)
     _collect(document, items, diagnostics)
     document.suppressions.extend(builder.pending_ignores)
     comment_suppressions(document, diagnostics)
     return document, diagnostics
+
+
+@functools.cache
+def _fast_parser() -> FastParser | None:
+    """The driver over the model parser's tables, or None if this Lark build is not one it
+    reproduces (then every text goes through Lark)."""
+    parser, _ = pel_parser()
+    try:
+        fast = FastParser(parser, frozenset({"COMMENT"}))
+        _Builder("").rule_methods(fast.rule_names)
+    except (Unsupported, KeyError):
+        return None
+    return fast
+
+
+def _parse_fast(text: str, path: str, builder: _Builder) -> tuple[list[Any], list[Token]] | None:
+    """Items and comments of text in the language, or None: then Lark must parse it.
+
+    The builder's methods run during the parse; when the text turns out not to be in the
+    language (or a method fails on it) what they built is dropped and Lark parses the text
+    again, so diagnostics and exceptions are the ones the tree path gives.
+    """
+    fast = _fast_parser()
+    if fast is None:
+        return None
+    try:
+        items, comments = fast.parse(text, path, builder.rule_methods(fast.rule_names))
+    except Rejected:
+        return None
+    except Exception:  # the tree path raises it again where it belongs
+        return None
+    return items, comments
+
+
+def _ordered_comments(tokens: list[Token]) -> list[Token]:
+    """One comment per position, in text order (as `_parse_with` gives them)."""
+    return sorted(
+        {(t.line, t.column): t for t in tokens}.values(), key=lambda t: (t.line, t.column)
+    )
+
+
+def _replay(tree: Tree[Token], builder: _Builder, path: str) -> Any:
+    """Call the builder's methods over a Lark tree, children first, without recursion."""
+    postfix: list[Any] = []
+    queue: list[Any] = [tree]
+    while queue:
+        node = queue.pop()
+        postfix.append(node)
+        if isinstance(node, Tree):
+            queue.extend(node.children)
+    values: list[Any] = []
+    for node in reversed(postfix):
+        if not isinstance(node, Tree):
+            values.append(node)
+            continue
+        size = len(node.children)
+        children = values[len(values) - size :]
+        del values[len(values) - size :]
+        meta = node.meta
+        span = None
+        if not meta.empty:
+            span = Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+        method: Action = getattr(builder, str(node.data))
+        values.append(method(span, children))
+    return values[-1]
 
 
 def _collect(document: PelDocument, items: list[Any], diagnostics: list[Diagnostic]) -> None:

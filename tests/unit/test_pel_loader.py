@@ -61,6 +61,14 @@ def test_missing_import_is_reported_at_the_import(tmp_path: Path) -> None:
     assert diagnostic.span is not None and diagnostic.span.line == 2
 
 
+@pytest.mark.parametrize("statement", ['policy p = import "a\\u0000.json"', 'import "\x00b.json"'])
+def test_an_import_path_with_a_nul_character_is_a_missing_file(
+    tmp_path: Path, statement: str
+) -> None:
+    pel = write(tmp_path, "main.pel", statement)
+    assert codes(pel) == ["PE027"]
+
+
 def test_import_outside_project_is_refused_unless_allowed(tmp_path: Path) -> None:
     write(tmp_path, "outside.json", json.dumps(POLICY_JSON))
     pel = write(tmp_path, "project/main.pel", 'policy p = import "../outside.json"')

@@ -253,3 +253,15 @@ def test_bare_word_without_service_prefix_is_not_an_action() -> None:
     (diagnostic,) = parse_pel("policy p { allow on }", "t.pel")[1]
     assert diagnostic.code == "PE004" and diagnostic.message == "`on` is not an action"
     assert parse_pel('policy p { allow "on" }', "t.pel")[1] == []
+
+
+def test_a_bad_escape_in_a_suppression_comment_is_pe003_not_a_crash() -> None:
+    text = '# policyeval: ignore PE201 reason "a\\q"\n'
+    document, diagnostics = parse_pel(text, "t.pel")
+    (diagnostic,) = diagnostics
+    assert diagnostic.code == "PE003"
+    assert diagnostic.span is not None
+    # the caret is under the reason's string: `"a\q"`, columns 35 to 39
+    assert (diagnostic.span.line, diagnostic.span.column, diagnostic.span.end_column) == (1, 35, 40)
+    (suppression,) = document.suppressions
+    assert suppression.code == "PE201" and suppression.reason == "a\\q"
