@@ -217,7 +217,9 @@ def run_check_command(
     from policyeval.audit.engine import AuditOptions, run_audit
     from policyeval.audit.run import load
 
-    workspace = load([root], max_bytes=max_bytes, allow_outside=allow_outside)
+    workspace = load(
+        [root], max_bytes=max_bytes, allow_outside=allow_outside, jobs=min(2, os.cpu_count() or 1)
+    )
     result = run_audit(workspace, AuditOptions())
     if files:
         changed = {_norm(str(f), Path.cwd()) for f in files}

@@ -160,10 +160,12 @@ def _parallel(inputs: list[tuple[str, bool, str]], options: _LoadOptions) -> lis
     `fork` is missing, for small inputs, or when the child fails in any way, the files are
     simply read here.
     """
+    sizes = [_size(path) for path, _, _ in inputs]
+    if sum(sizes) < PARALLEL_MIN_BYTES:
+        return _load_many(inputs, options)
     import multiprocessing
 
-    sizes = [_size(path) for path, _, _ in inputs]
-    if sum(sizes) < PARALLEL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods():
         return _load_many(inputs, options)
     # Largest first, each to the lighter side: two halves of about the same weight.
     mine: list[int] = []
