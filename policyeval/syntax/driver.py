@@ -397,10 +397,12 @@ class FastParser:
                 pairs = [(i, e) for i, e in keep]
                 check(all(type(i) is int and 0 <= i < size and type(e) is bool for i, e in pairs))
             rules.append((size, origin, mode, pairs, name, single))
-        for entries in rows:
+        lowest = -len(rules)
+        for entries in rows:  # (JSON object keys are strings)
             check(type(entries) is dict)
-            for symbol, step in entries.items():
-                check(type(symbol) is str and type(step) is int and -len(rules) <= step < count)
+            steps = entries.values()
+            check(all(type(step) is int for step in steps))
+            check(not steps or (lowest <= min(steps) and max(steps) < count))
         for lexer in lexers:
             pattern, flags, retype, ignore, newline = lexer
             check(type(pattern) is str and type(flags) is int)

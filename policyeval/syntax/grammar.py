@@ -2,7 +2,9 @@
 
 The grammar ships as package data in a wheel (`policyeval/grammars/pel.lark`, see
 pyproject's force-include) and lives in `grammars/` in a checkout. Parsers are built once per
-process by cached factories; nothing here holds class-level state.
+process by cached factories; nothing here holds class-level state. Lark is imported only when
+a Lark parser is built: a text in the language is parsed by the driver from its stored tables
+(`load_driver_tables`), which needs no Lark at all.
 """
 
 from __future__ import annotations
@@ -193,16 +195,19 @@ def load_driver_tables(variant: str, comment_types: frozenset[str]) -> Any | Non
         return None
 
 
-def store_driver_tables(variant: str, comment_types: frozenset[str], tables: Any) -> None:
-    """Write the driver tables for `load_driver_tables` (atomically; silently not at all
-    when there is no cache or the folder cannot be written)."""
+def store_driver_tables(
+    variant: str, comment_types: frozenset[str], tables: Callable[[], Any]
+) -> None:
+    """Write the driver tables `tables()` gives for `load_driver_tables` (atomically;
+    silently not at all when there is no cache or the folder cannot be written, and then
+    without calling `tables`, which compiles every lexer state)."""
     import lark
 
     where = _driver_tables_key(variant, comment_types)
     if where is None or lark.__version__ != _lark_version():
         return
     path, key = where
-    body = json.dumps(tables, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    body = json.dumps(tables(), separators=(",", ":"), sort_keys=True).encode("utf-8")
     header = json.dumps({"key": key, "sha256": hashlib.sha256(body).hexdigest()})
     temporary = f"{path}.{os.getpid()}.tmp"
     try:

@@ -10,6 +10,7 @@ recovery give the syntax diagnostics (`_parse_with`), and nothing is built from 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import json
@@ -1486,11 +1487,8 @@ def _fast_parser() -> FastParser | None:
         _Builder("").rule_methods(fast.rule_names)
     except (Unsupported, KeyError):
         return None
-    try:
-        tables = fast.tables()
-    except Unsupported:
-        return fast
-    store_driver_tables("model", _COMMENT_TYPES, tables)
+    with contextlib.suppress(Unsupported):  # a Lark build this table format cannot hold
+        store_driver_tables("model", _COMMENT_TYPES, fast.tables)
     return fast
 
 
