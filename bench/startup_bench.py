@@ -12,8 +12,10 @@ Prints the median and the spread of `--repeat` runs (default 7), plus `python -c
 the floor any Python tool pays, and the median CPU time (user + system), which moves less
 than wall time when the machine is shared. The package's bytecode is compiled first, as
 `pip install` (and so pre-commit's hook environment) compiles it: with
-`PYTHONDONTWRITEBYTECODE` set, every run would otherwise compile the sources again. The first policyeval run of the `.pel` file also fills
-Lark's parser cache (`~/.cache/policyeval`); it is reported apart as the very first start.
+`PYTHONDONTWRITEBYTECODE` set, every run would otherwise compile the sources again. The first
+policyeval run of the `.pel` file also fills the parser caches (`~/.cache/policyeval`: Lark's
+parser, and the tree-less driver's tables, which later starts load without importing Lark);
+it is reported apart as the very first start.
 Measures; asserts nothing.
 
 Run: `python -m bench.startup_bench [--repeat 7] [--no-peers]`.

@@ -10,6 +10,7 @@ recovery give the syntax diagnostics (`_parse_with`), and nothing is built from 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import json
@@ -17,11 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
-from typing import Any, TypeVar
-
-from lark import Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from lark.lexer import PatternStr
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from policyeval.errors import Diagnostic, Severity, Span
 from policyeval.limits import (
@@ -63,8 +60,12 @@ from policyeval.model.topology import (
     ServiceAccount,
     Task,
 )
-from policyeval.syntax.driver import Action, FastParser, Rejected, Unsupported
-from policyeval.syntax.grammar import pel_parser
+from policyeval.syntax.driver import Action, FastParser, PelToken, Rejected, Unsupported
+from policyeval.syntax.grammar import load_driver_tables, pel_parser, store_driver_tables
+
+if TYPE_CHECKING:  # Lark is imported only where a text is parsed by Lark itself
+    from lark import Token, Tree
+    from lark.exceptions import UnexpectedInput
 
 #: Larger inputs are refused before lexing (PE005): a `.pel` file is hand-written text.
 MAX_PEL_BYTES = 8 * 1024 * 1024
@@ -308,7 +309,7 @@ class PelDocument:
     repositories: list[RepositoryDecl] = field(default_factory=list)
     expectations: list[Expectation] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
-    comments: list[Token] = field(default_factory=list)
+    comments: list[Token | PelToken] = field(default_factory=list)
 
 
 # -- tree → nodes ---------------------------------------------------------------------------
@@ -1270,6 +1271,8 @@ _TERMINAL_WORDS = {
 
 
 def _terminal_words(name: str) -> str:
+    from lark.lexer import PatternStr
+
     if name in _TERMINAL_WORDS:
         return _TERMINAL_WORDS[name]
     parser, _ = pel_parser()
@@ -1280,6 +1283,8 @@ def _terminal_words(name: str) -> str:
 
 
 def _keywords(names: set[str]) -> list[str]:
+    from lark.lexer import PatternStr
+
     parser, _ = pel_parser()
     words = []
     for terminal in parser.terminals:
@@ -1295,6 +1300,8 @@ def _keywords(names: set[str]) -> list[str]:
 
 def syntax_diagnostic(error: UnexpectedInput, path: str) -> Diagnostic:
     """One human sentence for a Lark error: where, what was expected, what was found."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     line, column = max(error.line, 1), max(error.column, 1)
     expected: set[str] = set()
     found: str
@@ -1371,6 +1378,8 @@ def _parse_with(
     Resuming there rather than token by token keeps later reports real: each one is about an
     item that is broken on its own, not a consequence of the first error.
     """
+    from lark.exceptions import UnexpectedInput
+
     errors: list[Diagnostic] = []
     sink.tokens = []
     tree: Tree[Token] | None = None
@@ -1423,19 +1432,23 @@ def parse_pel(text: str, path: str) -> tuple[PelDocument, list[Diagnostic]]:
     return _parse_document(text, path, fast=True)
 
 
-def _parse_document(text: str, path: str, *, fast: bool) -> tuple[PelDocument, list[Diagnostic]]:
-    """`parse_pel`; `fast=False` takes the tree path for every text (tests compare the two)."""
+def _parse_document(
+    text: str, path: str, *, fast: bool, driver: FastParser | None = None
+) -> tuple[PelDocument, list[Diagnostic]]:
+    """`parse_pel`; `fast=False` takes the tree path for every text (tests compare the two),
+    and `driver` replaces the process's `_fast_parser()` (tests compare its sources)."""
     document = PelDocument(path)
     if len(text) > MAX_PEL_BYTES:
         return document, parse_tree(text, path)[2]
     builder = _Builder(path)
-    parsed = _parse_fast(text, path, builder) if fast else None
+    parsed = _parse_fast(text, path, builder, driver) if fast else None
     diagnostics: list[Diagnostic] = []
     if parsed is not None:
         items, comments = parsed
         document.comments = _ordered_comments(comments)
     else:
-        tree, document.comments, diagnostics = parse_tree(text, path)
+        tree, lark_comments, diagnostics = parse_tree(text, path)
+        document.comments = list(lark_comments)
         if tree is None:
             return document, diagnostics
         builder = _Builder(path)
@@ -1447,27 +1460,48 @@ def _parse_document(text: str, path: str, *, fast: bool) -> tuple[PelDocument, l
     return document, diagnostics
 
 
+_COMMENT_TYPES = frozenset({"COMMENT"})
+
+
 @functools.cache
 def _fast_parser() -> FastParser | None:
     """The driver over the model parser's tables, or None if this Lark build is not one it
-    reproduces (then every text goes through Lark)."""
+    reproduces (then every text goes through Lark).
+
+    The tables come from the private cache (`grammar.load_driver_tables`, JSON keyed on the
+    grammar, Lark's version and the format) when they are there: then Lark is not even
+    imported. Otherwise they are read from the Lark parser and stored for the next start.
+    """
+    stored = load_driver_tables("model", _COMMENT_TYPES)
+    if stored is not None:
+        try:
+            fast = FastParser.from_tables(stored)
+            if fast.comment_types == _COMMENT_TYPES:
+                _Builder("").rule_methods(fast.rule_names)
+                return fast
+        except (ValueError, KeyError):
+            pass  # not what we wrote: rebuilt and rewritten below
     parser, _ = pel_parser()
     try:
-        fast = FastParser(parser, frozenset({"COMMENT"}))
+        fast = FastParser(parser, _COMMENT_TYPES)
         _Builder("").rule_methods(fast.rule_names)
     except (Unsupported, KeyError):
         return None
+    with contextlib.suppress(Unsupported):  # a Lark build this table format cannot hold
+        store_driver_tables("model", _COMMENT_TYPES, fast.tables)
     return fast
 
 
-def _parse_fast(text: str, path: str, builder: _Builder) -> tuple[list[Any], list[Token]] | None:
+def _parse_fast(
+    text: str, path: str, builder: _Builder, driver: FastParser | None = None
+) -> tuple[list[Any], list[PelToken]] | None:
     """Items and comments of text in the language, or None: then Lark must parse it.
 
     The builder's methods run during the parse; when the text turns out not to be in the
     language (or a method fails on it) what they built is dropped and Lark parses the text
     again, so diagnostics and exceptions are the ones the tree path gives.
     """
-    fast = _fast_parser()
+    fast = driver if driver is not None else _fast_parser()
     if fast is None:
         return None
     try:
@@ -1479,7 +1513,7 @@ def _parse_fast(text: str, path: str, builder: _Builder) -> tuple[list[Any], lis
     return items, comments
 
 
-def _ordered_comments(tokens: list[Token]) -> list[Token]:
+def _ordered_comments(tokens: list[PelToken]) -> list[Token | PelToken]:
     """One comment per position, in text order (as `_parse_with` gives them)."""
     return sorted(
         {(t.line, t.column): t for t in tokens}.values(), key=lambda t: (t.line, t.column)
@@ -1488,6 +1522,8 @@ def _ordered_comments(tokens: list[Token]) -> list[Token]:
 
 def _replay(tree: Tree[Token], builder: _Builder, path: str) -> Any:
     """Call the builder's methods over a Lark tree, children first, without recursion."""
+    from lark import Tree
+
     postfix: list[Any] = []
     queue: list[Any] = [tree]
     while queue:

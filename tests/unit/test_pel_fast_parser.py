@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from lark import Token
 
 from policyeval.syntax import parser as pel_parser_module
+from policyeval.syntax.driver import FastParser, PelToken
 from policyeval.syntax.formatter import format_policy
 from policyeval.syntax.parser import (
     _Builder,
@@ -130,7 +131,7 @@ account 999
 
 def _shape(value: Any) -> Any:
     """A value with every field compared, spans and token positions included."""
-    if isinstance(value, Token):
+    if isinstance(value, (Token, PelToken)):
         where = (value.start_pos, value.end_pos, value.line, value.column)
         return ("Token", value.type, str(value), *where, value.end_line, value.end_column)
     if isinstance(value, Enum):
@@ -168,10 +169,22 @@ def assert_nodes_are_what_validation_makes(document: Any) -> None:
         assert list(vars(validated)) == list(vars(node))
 
 
+@functools.cache
+def _driver_from_tables() -> FastParser:
+    """The driver as a cold start loads it: from its tables, through JSON, without Lark."""
+    from policyeval.syntax.grammar import pel_parser
+
+    built = FastParser(pel_parser()[0], frozenset({"COMMENT"}))
+    return FastParser.from_tables(json.loads(json.dumps(built.tables())))
+
+
 def assert_same_both_ways(text: str) -> None:
     fast = _parse_document(text, "t.pel", fast=True)
     slow = _parse_document(text, "t.pel", fast=False)
     assert _shape(fast) == _shape(slow), text
+    # the driver loaded from stored tables gives the same too
+    stored = _parse_document(text, "t.pel", fast=True, driver=_driver_from_tables())
+    assert _shape(stored) == _shape(slow), text
     assert_nodes_are_what_validation_makes(fast[0])
     # and the fast path takes exactly the texts Lark takes
     accepted = _parse_fast(text, "t.pel", _Builder("t.pel")) is not None
@@ -381,3 +394,182 @@ def test_the_driver_matches_lark_on_generated_toy_programs(statements: list[str]
     text = sep.join(statements) + "\n"
     result, _ = fast.parse(text, "toy", {name: build(name) for name in fast.rule_names})
     assert result == _toy_tree_shape(lark.parse(text))
+
+
+def test_the_toy_driver_from_its_tables_matches_lark() -> None:
+    lark, built = _toy_with_driver()
+    fast = FastParser.from_tables(json.loads(json.dumps(built.tables())))
+    assert fast.rule_names == built.rule_names and fast.kept_terminals == built.kept_terminals
+
+    def action(name: str) -> Any:
+        def build(span: Any, children: list[Any]) -> Any:
+            where = (
+                None if span is None else (span.line, span.column, span.end_line, span.end_column)
+            )
+            return (name, where, [c if isinstance(c, tuple) else _shape(c) for c in children])
+
+        return build
+
+    actions = {name: action(name) for name in fast.rule_names}
+    text = "f();\n# note\ng(a, 2 + b + (c + 3));;\n  x = -y + --4;\r\nh(-(1));"
+    result, comments = fast.parse(text, "toy", actions)
+    assert result == _toy_tree_shape(lark.parse(text))
+    assert [_shape(c) for c in comments] == [
+        _shape(c) for c in built.parse(text, "toy", actions)[1]
+    ]
+
+
+# -- tokens and the stored driver tables ---------------------------------------------------
+
+
+def test_driver_tokens_read_and_compare_as_lark_tokens() -> None:
+    import copy
+    import pickle
+
+    token = PelToken("WORD", "abc", 3, 1, 4, 1, 7, 6)
+    lark_token = Token("WORD", "abc", 3, 1, 4, 1, 7, 6)
+    assert _shape(token) == _shape(lark_token)
+    assert token == "abc" and token != "abd" and hash(token) == hash("abc")
+    assert token == PelToken("WORD", "abc") and token != PelToken("STRING", "abc")
+    assert token.value == "abc" and str(token) == "abc" and type(str(token)) is str
+    for copied in (pickle.loads(pickle.dumps(token)), copy.deepcopy(token)):
+        assert type(copied) is PelToken and _shape(copied) == _shape(token)
+    builder = _Builder("t.pel")
+    assert builder._text(PelToken("STRING", '"a b"')) == builder._text(Token("STRING", '"a b"'))
+
+
+def _stored_tables_setup(tmp_path: Path, monkeypatch: Any) -> tuple[Any, Path]:
+    from policyeval.syntax import grammar
+
+    monkeypatch.delenv(grammar.NO_CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    where = grammar._driver_tables_key("model", frozenset({"COMMENT"}))
+    assert where is not None
+    return grammar, Path(where[0])
+
+
+def _fresh_driver() -> FastParser:
+    made = _fast_parser.__wrapped__()  # type: ignore[attr-defined]
+    assert isinstance(made, FastParser)
+    return made
+
+
+def _assert_drives_like_lark(fast: FastParser) -> None:
+    for text in (KITCHEN_SINK, "policy p { allow a:b on * }\n# c\n", "role {"):
+        slow = _parse_document(text, "t.pel", fast=False)
+        assert _shape(_parse_document(text, "t.pel", fast=True, driver=fast)) == _shape(slow)
+
+
+def test_the_driver_tables_are_stored_once_and_then_loaded_without_lark(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    _, file = _stored_tables_setup(tmp_path, monkeypatch)
+    assert not file.exists()
+    built = _fresh_driver()  # from the Lark parser, and stored
+    assert file.exists() and file.stat().st_mode & 0o777 == 0o600
+    assert hasattr(built, "_lark_table")
+    loaded = _fresh_driver()
+    assert not hasattr(loaded, "_lark_table")  # made from the stored tables
+    assert loaded.rule_names == built.rule_names
+    _assert_drives_like_lark(loaded)
+    # a new process that finds the tables never imports Lark for text in the language
+    script = (
+        "import sys\n"
+        "from policyeval.syntax.parser import parse_pel\n"
+        "document, diagnostics = parse_pel(sys.argv[1], 'a.pel')\n"
+        "assert document.policies and not diagnostics, diagnostics\n"
+        "assert 'lark' not in sys.modules, 'lark imported'\n"
+    )
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    text = 'policy p { allow s3:GetObject on "*" }  # c\nrole r { attach p }\n'
+    subprocess.run([sys.executable, "-c", script, text], check=True, env=env, cwd=ROOT)
+
+
+def test_damaged_or_foreign_driver_tables_are_ignored_and_rewritten(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    grammar, file = _stored_tables_setup(tmp_path, monkeypatch)
+    _fresh_driver()
+    good = file.read_bytes()
+    head, _, body = good.partition(b"\n")
+    header = json.loads(head)
+    tables = json.loads(body)
+
+    def signed(content: Any, key: str = header["key"]) -> bytes:
+        data = json.dumps(content).encode()
+        digest = __import__("hashlib").sha256(data).hexdigest()
+        return json.dumps({"key": key, "sha256": digest}).encode() + b"\n" + data
+
+    foreign_key = json.loads(header["key"])
+    foreign_key[1] = "0.0.1"  # another Lark version
+    broken_rows = {**tables, "states": [{"X": 10**6}] * len(tables["states"])}
+    damaged = [
+        b"",
+        good[: len(good) // 2],  # truncated
+        good[:-10] + b"0123456789",  # changed after the header
+        b"\x00\xff" * 100,
+        head + b"\n",
+        good.replace(b'"sha256"', b'"sha257"', 1),
+        signed(tables, key=json.dumps(foreign_key)),  # intact, but for another key
+        signed({**tables, "format": 999}),
+        signed(broken_rows),
+        signed({**tables, "rules": tables["rules"][:1]}),
+        signed([1, 2, 3]),
+        signed({**tables, "comments": ["WORD"]}),
+    ]
+    for content in damaged:
+        file.write_bytes(content)
+        fast = _fresh_driver()
+        assert hasattr(fast, "_lark_table"), content[:80]  # not made from the file
+        _assert_drives_like_lark(fast)
+        assert file.read_bytes() == good, content[:80]  # rebuilt and rewritten
+    # a lexer expression that does not compile (only met when its state is): every text
+    # then goes to Lark, which gives the same documents and diagnostics
+    file.write_bytes(signed({**tables, "lexers": [["(", 0, {}, [], []]] * len(tables["lexers"])}))
+    _assert_drives_like_lark(_fresh_driver())
+    # with the cache disabled, nothing is read or written (nor the tables made)
+    monkeypatch.setenv(grammar.NO_CACHE_ENV, "1")
+
+    def no_tables(self: Any) -> Any:
+        raise AssertionError("tables made for no cache")
+
+    monkeypatch.setattr(FastParser, "tables", no_tables)
+    file.unlink()
+    assert grammar.load_driver_tables("model", frozenset({"COMMENT"})) is None
+    _assert_drives_like_lark(_fresh_driver())
+    assert not file.exists()
+
+
+def test_tables_of_another_shape_are_refused() -> None:
+    import pytest
+
+    tables = json.loads(json.dumps(_driver_from_tables_data()))
+    variants: list[Any] = [
+        None,
+        [],
+        {},
+        {**tables, "format": 0},
+        {**tables, "start": "0"},
+        {**tables, "end": len(tables["states"])},
+        {**tables, "states": tables["states"][:-1]},
+        {**tables, "state_lexers": [len(tables["lexers"])] * len(tables["states"])},
+        {**tables, "rules": [[1, "a", 7, None, "a", None]]},
+        {**tables, "rules": [[1, "a", 2, [[5, False]], "a", None]]},
+        {**tables, "lexers": [["(", 0, {}, [], []]]},
+        {**tables, "lexers": [[1, 0, {}, [], []]] * len(tables["lexers"])},
+        {**tables, "kept": "WORD"},
+    ]
+    for variant in variants:
+        with pytest.raises(ValueError):
+            FastParser.from_tables(variant)
+
+
+@functools.cache
+def _driver_from_tables_data() -> dict[str, Any]:
+    from policyeval.syntax.grammar import pel_parser
+
+    return FastParser(pel_parser()[0], frozenset({"COMMENT"})).tables()
