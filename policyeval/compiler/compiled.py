@@ -7,6 +7,7 @@ generated code on the hot path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -34,6 +35,28 @@ class PolicySet:
     rcps: tuple[tuple[Policy, ...], ...] = ()
 
 
+def _always(_text: str) -> bool:
+    return True
+
+
+def _never(_text: str) -> bool:
+    return False
+
+
+def _negation(check: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda text: not check(text)
+
+
+def _all_of(checks: tuple[Callable[[Context], bool], ...]) -> Callable[[Context], bool]:
+    def every(context: Context) -> bool:
+        for check in checks:  # noqa: SIM110 (a plain loop is faster than all() on a generator)
+            if not check(context):
+                return False
+        return True
+
+    return every
+
+
 class _ActionMatcher:
     """Action / NotAction patterns: exact names in a set, wildcards compiled (case folded)."""
 
@@ -47,6 +70,18 @@ class _ActionMatcher:
             _action_pattern(p) for p in patterns if ("*" in p or "?" in p) and p != "*"
         )
         self.match_all = "*" in patterns
+
+    def predicate(self, negate: bool) -> Callable[[str], bool]:
+        """A one-argument test of a lower-cased action, as cheap as the patterns allow
+        (a set look-up when every name is exact)."""
+        if self.match_all:
+            return _never if negate else _always
+        if not self.patterns and not negate:
+            return self.exact.__contains__
+        matches = self.matches
+        if negate:
+            return lambda action: not matches(action)
+        return matches
 
     def matches(self, action: str) -> bool:
         if self.match_all or action in self.exact:
@@ -90,6 +125,38 @@ class _ResourceMatcher:
         self.templated = tuple(templated)
         self._memo: dict[str, bool] = {}
 
+    def fixed_predicate(self) -> Callable[[str], bool] | None:
+        """A one-argument test for matchers without policy variables (None otherwise):
+        exact ARNs in a set, `prefix*` patterns in one `str.startswith`, the rest matched
+        pattern by pattern."""
+        if self.match_all:
+            return _always
+        if self.templated:
+            return None
+        literals = frozenset(w.literal for w in self.fixed if w.literal is not None)
+        prefixes = tuple(w.prefix for w in self.fixed if w.literal is None and w.prefix is not None)
+        others = tuple(w for w in self.fixed if w.literal is None and w.prefix is None)
+        if not others:
+            if not prefixes:
+                return literals.__contains__
+            if not literals:
+                return lambda resource: resource.startswith(prefixes)
+            return lambda resource: resource in literals or resource.startswith(prefixes)
+        memo: dict[str, bool] = {}
+
+        def check(resource: str) -> bool:
+            if resource in literals or (prefixes and resource.startswith(prefixes)):
+                return True
+            hit = memo.get(resource)
+            if hit is None:
+                hit = any(wildcard.matches(resource) for wildcard in others)
+                if len(memo) >= _ACTION_CACHE_SIZE:
+                    memo.clear()
+                memo[resource] = hit
+            return hit
+
+        return check
+
     def matches(self, resource: str, context: Context, unknown: frozenset[str] | None) -> Tri:
         if self.match_all:
             return True
@@ -114,9 +181,25 @@ class _ResourceMatcher:
         return pending if pending else False
 
 
+#: `CompiledStatement.kind`: what the engine checks besides Resource and Condition.
+KIND_PLAIN = 0  # identity, boundary, session: nothing else
+KIND_SCP = 1  # only when SCPs apply to the principal
+KIND_RCP = 2  # only when RCPs apply, and the Principal element must name the caller
+KIND_RESOURCE = 3  # the Principal element must name the caller
+
+_KINDS = {Gate.SCP: KIND_SCP, Gate.RCP: KIND_RCP, Gate.RESOURCE: KIND_RESOURCE}
+
+#: `CompiledStatement.resource_mode`: how the engine's fast path tests the resource.
+RESOURCE_ANY = 0  # always matches
+RESOURCE_FIXED = 1  # `resource_check(resource)`
+RESOURCE_TEMPLATED = 2  # policy variables: `resource_matches(resource, context, EMPTY)`
+
+
 class CompiledStatement:
     __slots__ = (
         "action",
+        "action_check",
+        "condition_check",
         "conditions",
         "deny",
         "not_action",
@@ -125,6 +208,8 @@ class CompiledStatement:
         "principal",
         "ref",
         "resource",
+        "resource_check",
+        "resource_mode",
     )
 
     def __init__(self, statement: Statement, ref: StatementRef, substitute: bool) -> None:
@@ -149,6 +234,32 @@ class CompiledStatement:
         self.conditions: tuple[CompiledCondition, ...] = tuple(
             compile_condition(c.operator, c.key, c.values, substitute) for c in statement.condition
         )
+        # Pre-decided parts for the engine's fast path (complete context, no unknown keys).
+        if self.action is not None:
+            self.action_check = self.action.predicate(negate=False)
+        elif self.not_action is not None:
+            self.action_check = self.not_action.predicate(negate=True)
+        else:
+            self.action_check = _never
+        self.resource_check: Callable[[str], bool] | None = None
+        self.resource_mode = RESOURCE_ANY
+        matcher = self.resource if self.resource is not None else self.not_resource
+        if matcher is not None:
+            check = matcher.fixed_predicate()
+            if check is None:
+                self.resource_mode = RESOURCE_TEMPLATED
+            elif self.resource is None:  # NotResource
+                self.resource_mode = RESOURCE_FIXED
+                self.resource_check = _negation(check)
+            elif check is not _always:
+                self.resource_mode = RESOURCE_FIXED
+                self.resource_check = check
+        self.condition_check: Callable[[Context], bool] | None = None
+        checks = tuple(c.complete_check(self.deny) for c in self.conditions)
+        if len(checks) == 1:
+            self.condition_check = checks[0]
+        elif checks:
+            self.condition_check = _all_of(checks)
 
     def action_matches(self, action: str) -> bool:
         if self.action is not None:
@@ -233,6 +344,7 @@ class CompiledPolicy:
 
     __slots__ = (
         "_by_action",
+        "_split",
         "any_service",
         "by_service",
         "exact",
@@ -279,6 +391,29 @@ class CompiledPolicy:
         self.exact = {k: tuple(v) for k, v in exact.items()}
         self.wild_by_service = {k: tuple(v) for k, v in wild.items()}
         self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
+        self._split: dict[str, tuple[Statements, Statements]] = {}
+
+    def split_for_service(self, service: str) -> tuple[Statements, Statements]:
+        """(Deny statements, Allow statements) whose Action / NotAction can name an action
+        of `service`, each in statement order; memoised per service."""
+        found = self._split.get(service)
+        if found is None:
+            specific = self.by_service.get(service, ())
+            if specific and self.any_service:
+                chosen = set(specific).union(self.any_service)
+                statements: tuple[CompiledStatement, ...] = tuple(
+                    s for s in self.statements if s in chosen
+                )
+            else:
+                statements = specific or self.any_service
+            found = (
+                tuple([s for s in statements if s.deny]),
+                tuple([s for s in statements if not s.deny]),
+            )
+            if len(self._split) >= _ACTION_CACHE_SIZE:
+                self._split.clear()
+            self._split[service] = found
+        return found
 
     def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
         """Statements whose Action / NotAction matches `action` (lower-cased), memoised:
@@ -326,6 +461,23 @@ def _services_of(actions: tuple[str, ...]) -> set[str] | None:
 #: SCPs / RCPs) and the statement.
 PlanEntry = tuple[Gate, int, "CompiledStatement"]
 
+Statements = tuple["CompiledStatement", ...]
+#: The fast path's plan: groups of statements of one policy, each with its kind (`KIND_*`,
+#: from the gate the policy sits at) and the slot its gate and organisation level fill once
+#: an Allow there matches (-1 for the resource gate, whose every match counts).
+FastGroups = tuple[tuple[int, int, Statements], ...]
+#: (Deny groups, Allow groups), each in plan order.
+FastPlan = tuple[FastGroups, FastGroups]
+
+_SLOT_CODES = {
+    Gate.IDENTITY: 0,
+    Gate.BOUNDARY: 1,
+    Gate.SESSION: 2,
+    Gate.RESOURCE: 3,
+    Gate.SCP: 4,
+    Gate.RCP: 5,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledPolicySet:
@@ -338,6 +490,51 @@ class CompiledPolicySet:
     _plans: dict[str, tuple[PlanEntry, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _fast_plans: dict[str, FastPlan] = field(default_factory=dict, compare=False, repr=False)
+    _service_plans: dict[str, FastPlan] = field(default_factory=dict, compare=False, repr=False)
+
+    def fast_plan(self, action: str) -> FastPlan:
+        """The statements `plan(action)` lists, as Deny and Allow groups (same order), for
+        the engine's fast path; memoised per action, and built from per-service groups so
+        that a new action costs one pass over its service's statements."""
+        found = self._fast_plans.get(action)
+        if found is not None:
+            return found
+        service = action.split(":", 1)[0]
+        groups = self._service_plans.get(service) or self._service_plan(service)
+        found = (_for_action(groups[0], action), _for_action(groups[1], action))
+        if len(self._fast_plans) >= _ACTION_CACHE_SIZE:
+            self._fast_plans.clear()
+        self._fast_plans[action] = found
+        return found
+
+    def _service_plan(self, service: str) -> FastPlan:
+        denies: list[tuple[int, int, Statements]] = []
+        allows: list[tuple[int, int, Statements]] = []
+        placed: list[tuple[Gate, int, CompiledPolicy | None]] = [
+            *((Gate.IDENTITY, 0, p) for p in self.identity),
+            (Gate.BOUNDARY, 0, self.boundary),
+            (Gate.SESSION, 0, self.session),
+            (Gate.RESOURCE, 0, self.resource),
+        ]
+        for gate, levels in ((Gate.SCP, self.scps), (Gate.RCP, self.rcps)):
+            for depth, level in enumerate(levels):
+                placed.extend((gate, depth, p) for p in level)
+        for gate, depth, policy in placed:
+            if policy is None:
+                continue
+            deny, allow = policy.split_for_service(service)
+            kind = _KINDS.get(gate, KIND_PLAIN)
+            slot = -1 if gate is Gate.RESOURCE else depth * 8 + _SLOT_CODES[gate]
+            if deny:
+                denies.append((kind, slot, deny))
+            if allow:
+                allows.append((kind, slot, allow))
+        found = (tuple(denies), tuple(allows))
+        if len(self._service_plans) >= _ACTION_CACHE_SIZE:
+            self._service_plans.clear()
+        self._service_plans[service] = found
+        return found
 
     def plan(self, action: str) -> tuple[PlanEntry, ...]:
         """Every statement of every gate whose Action / NotAction matches `action`
@@ -366,6 +563,15 @@ class CompiledPolicySet:
         result = tuple(entries)
         self._plans[action] = result
         return result
+
+
+def _for_action(groups: FastGroups, action: str) -> FastGroups:
+    out = []
+    for kind, slot, statements in groups:
+        chosen = tuple([s for s in statements if s.action_check(action)])
+        if chosen:
+            out.append((kind, slot, chosen))
+    return tuple(out)
 
 
 def compile_policies(policies: PolicySet) -> CompiledPolicySet:
