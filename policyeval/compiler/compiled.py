@@ -72,16 +72,30 @@ class _ActionMatcher:
         self.match_all = "*" in patterns
 
     def predicate(self, negate: bool) -> Callable[[str], bool]:
-        """A one-argument test of a lower-cased action, as cheap as the patterns allow
-        (a set look-up when every name is exact)."""
+        """A one-argument test of a lower-cased action (negated for NotAction), as cheap
+        as the patterns allow: a set look-up for exact names, one `str.startswith` for
+        `prefix*` patterns, the rest matched pattern by pattern."""
         if self.match_all:
             return _never if negate else _always
-        if not self.patterns and not negate:
-            return self.exact.__contains__
-        matches = self.matches
+        exact = self.exact
+        prefixes = tuple(p.prefix for p in self.patterns if p.prefix is not None)
+        others = tuple(p for p in self.patterns if p.prefix is None)
+        if others:
+            matches = self.matches
+            if negate:
+                return lambda action: not matches(action)
+            return matches
+        if not prefixes:
+            if negate:
+                return lambda action: action not in exact
+            return exact.__contains__
+        if not exact:
+            if negate:
+                return lambda action: not action.startswith(prefixes)
+            return lambda action: action.startswith(prefixes)
         if negate:
-            return lambda action: not matches(action)
-        return matches
+            return lambda action: not (action in exact or action.startswith(prefixes))
+        return lambda action: action in exact or action.startswith(prefixes)
 
     def matches(self, action: str) -> bool:
         if self.match_all or action in self.exact:
@@ -186,8 +200,6 @@ KIND_PLAIN = 0  # identity, boundary, session: nothing else
 KIND_SCP = 1  # only when SCPs apply to the principal
 KIND_RCP = 2  # only when RCPs apply, and the Principal element must name the caller
 KIND_RESOURCE = 3  # the Principal element must name the caller
-
-_KINDS = {Gate.SCP: KIND_SCP, Gate.RCP: KIND_RCP, Gate.RESOURCE: KIND_RESOURCE}
 
 #: `CompiledStatement.resource_mode`: how the engine's fast path tests the resource.
 RESOURCE_ANY = 0  # always matches
@@ -345,6 +357,7 @@ class CompiledPolicy:
     __slots__ = (
         "_by_action",
         "_split",
+        "_split_other",
         "any_service",
         "by_service",
         "exact",
@@ -391,29 +404,31 @@ class CompiledPolicy:
         self.exact = {k: tuple(v) for k, v in exact.items()}
         self.wild_by_service = {k: tuple(v) for k, v in wild.items()}
         self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
-        self._split: dict[str, tuple[Statements, Statements]] = {}
+        # The same index split into Deny and Allow statements (statement order kept), for
+        # the engine's fast path; services no Action names share `_split_other`.
+        buckets: dict[str, tuple[list[CompiledStatement], list[CompiledStatement]]] = {
+            service: ([], []) for service in self.by_service
+        }
+        other: tuple[list[CompiledStatement], list[CompiledStatement]] = ([], [])
+        for compiled, stmt in zip(self.statements, policy.statements, strict=True):
+            services = _services_of(stmt.action) if stmt.action is not None else None
+            side = 0 if compiled.deny else 1
+            if services is None:
+                for bucket in buckets.values():
+                    bucket[side].append(compiled)
+                other[side].append(compiled)
+            else:
+                for service in services:
+                    buckets[service][side].append(compiled)
+        self._split: dict[str, tuple[Statements, Statements]] = {
+            service: (tuple(deny), tuple(allow)) for service, (deny, allow) in buckets.items()
+        }
+        self._split_other: tuple[Statements, Statements] = (tuple(other[0]), tuple(other[1]))
 
     def split_for_service(self, service: str) -> tuple[Statements, Statements]:
         """(Deny statements, Allow statements) whose Action / NotAction can name an action
-        of `service`, each in statement order; memoised per service."""
-        found = self._split.get(service)
-        if found is None:
-            specific = self.by_service.get(service, ())
-            if specific and self.any_service:
-                chosen = set(specific).union(self.any_service)
-                statements: tuple[CompiledStatement, ...] = tuple(
-                    s for s in self.statements if s in chosen
-                )
-            else:
-                statements = specific or self.any_service
-            found = (
-                tuple([s for s in statements if s.deny]),
-                tuple([s for s in statements if not s.deny]),
-            )
-            if len(self._split) >= _ACTION_CACHE_SIZE:
-                self._split.clear()
-            self._split[service] = found
-        return found
+        of `service`, each in statement order."""
+        return self._split.get(service, self._split_other)
 
     def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
         """Statements whose Action / NotAction matches `action` (lower-cased), memoised:
@@ -466,17 +481,15 @@ Statements = tuple["CompiledStatement", ...]
 #: from the gate the policy sits at) and the slot its gate and organisation level fill once
 #: an Allow there matches (-1 for the resource gate, whose every match counts).
 FastGroups = tuple[tuple[int, int, Statements], ...]
-#: (Deny groups, Allow groups), each in plan order.
-FastPlan = tuple[FastGroups, FastGroups]
+#: (Deny groups, Allow groups, whether every statement in them names the action).
+FastPlan = tuple[FastGroups, FastGroups, bool]
 
-_SLOT_CODES = {
-    Gate.IDENTITY: 0,
-    Gate.BOUNDARY: 1,
-    Gate.SESSION: 2,
-    Gate.RESOURCE: 3,
-    Gate.SCP: 4,
-    Gate.RCP: 5,
-}
+#: Slots of the gates that hold one Allow each (organisation levels: `level * 8 + code`).
+_SLOT_IDENTITY = 0
+_SLOT_BOUNDARY = 1
+_SLOT_SESSION = 2
+_SLOT_SCP = 4
+_SLOT_RCP = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,45 +504,53 @@ class CompiledPolicySet:
         default_factory=dict, compare=False, repr=False
     )
     _fast_plans: dict[str, FastPlan] = field(default_factory=dict, compare=False, repr=False)
-    _service_plans: dict[str, FastPlan] = field(default_factory=dict, compare=False, repr=False)
+    _service_plans: dict[str, tuple[FastGroups, FastGroups]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _seen: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def fast_plan(self, action: str) -> FastPlan:
         """The statements `plan(action)` lists, as Deny and Allow groups (same order), for
-        the engine's fast path; memoised per action, and built from per-service groups so
-        that a new action costs one pass over its service's statements."""
-        found = self._fast_plans.get(action)
-        if found is not None:
-            return found
+        the engine's fast path. The first time an action is asked about, the groups are its
+        service's (`checked` False: the engine tests each statement's action); from the
+        second time on, only the statements that name the action, memoised per action."""
         service = action.split(":", 1)[0]
         groups = self._service_plans.get(service) or self._service_plan(service)
-        found = (_for_action(groups[0], action), _for_action(groups[1], action))
+        if action not in self._seen:
+            if len(self._seen) >= _ACTION_CACHE_SIZE:
+                self._seen.clear()
+            self._seen.add(action)
+            return (*groups, False)
+        found = (_for_action(groups[0], action), _for_action(groups[1], action), True)
         if len(self._fast_plans) >= _ACTION_CACHE_SIZE:
             self._fast_plans.clear()
         self._fast_plans[action] = found
         return found
 
-    def _service_plan(self, service: str) -> FastPlan:
+    def _service_plan(self, service: str) -> tuple[FastGroups, FastGroups]:
         denies: list[tuple[int, int, Statements]] = []
         allows: list[tuple[int, int, Statements]] = []
-        placed: list[tuple[Gate, int, CompiledPolicy | None]] = [
-            *((Gate.IDENTITY, 0, p) for p in self.identity),
-            (Gate.BOUNDARY, 0, self.boundary),
-            (Gate.SESSION, 0, self.session),
-            (Gate.RESOURCE, 0, self.resource),
-        ]
-        for gate, levels in ((Gate.SCP, self.scps), (Gate.RCP, self.rcps)):
+
+        def place(kind: int, slot: int, policy: CompiledPolicy | None) -> None:
+            if policy is not None:
+                deny, allow = policy._split.get(service, policy._split_other)
+                if deny:
+                    denies.append((kind, slot, deny))
+                if allow:
+                    allows.append((kind, slot, allow))
+
+        for policy in self.identity:
+            place(KIND_PLAIN, _SLOT_IDENTITY, policy)
+        place(KIND_PLAIN, _SLOT_BOUNDARY, self.boundary)
+        place(KIND_PLAIN, _SLOT_SESSION, self.session)
+        place(KIND_RESOURCE, -1, self.resource)
+        for kind, code, levels in (
+            (KIND_SCP, _SLOT_SCP, self.scps),
+            (KIND_RCP, _SLOT_RCP, self.rcps),
+        ):
             for depth, level in enumerate(levels):
-                placed.extend((gate, depth, p) for p in level)
-        for gate, depth, policy in placed:
-            if policy is None:
-                continue
-            deny, allow = policy.split_for_service(service)
-            kind = _KINDS.get(gate, KIND_PLAIN)
-            slot = -1 if gate is Gate.RESOURCE else depth * 8 + _SLOT_CODES[gate]
-            if deny:
-                denies.append((kind, slot, deny))
-            if allow:
-                allows.append((kind, slot, allow))
+                for policy in level:
+                    place(kind, depth * 8 + code, policy)
         found = (tuple(denies), tuple(allows))
         if len(self._service_plans) >= _ACTION_CACHE_SIZE:
             self._service_plans.clear()

@@ -85,7 +85,7 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     who = parse_principal(request.principal)
     action = request.action.lower()
     plan = compiled._fast_plans.get(action)
-    denies, allows = plan if plan is not None else compiled.fast_plan(action)
+    denies, allows, checked = plan if plan is not None else compiled.fast_plan(action)
     context = request.context  # keys already lower-cased by Request
     resource = request.resource
     scps_apply = bool(compiled.scps) and _scps_apply(who)
@@ -100,6 +100,8 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         elif kind == KIND_RCP and not rcps_apply:
             continue
         for statement in statements:
+            if not checked and not statement.action_check(action):
+                continue
             if kind >= KIND_RCP and statement.principal_match(who, has_boundary) is None:
                 continue
             mode = statement.resource_mode
@@ -130,6 +132,8 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         if slot in allowed:
             continue
         for statement in statements:
+            if not checked and not statement.action_check(action):
+                continue
             if kind >= KIND_RCP:
                 principal = statement.principal_match(who, has_boundary)
                 if principal is None:
