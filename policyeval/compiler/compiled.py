@@ -60,9 +60,10 @@ def _all_of(checks: tuple[Callable[[Context], bool], ...]) -> Callable[[Context]
 class _ActionMatcher:
     """Action / NotAction patterns: exact names in a set, wildcards compiled (case folded)."""
 
-    __slots__ = ("exact", "match_all", "patterns")
+    __slots__ = ("_predicates", "exact", "match_all", "patterns")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
+        self._predicates: dict[bool, Callable[[str], bool]] = {}
         self.exact: frozenset[str] = frozenset(
             p.lower() for p in patterns if "*" not in p and "?" not in p
         )
@@ -75,6 +76,12 @@ class _ActionMatcher:
         """A one-argument test of a lower-cased action (negated for NotAction), as cheap
         as the patterns allow: a set look-up for exact names, one `str.startswith` for
         `prefix*` patterns, the rest matched pattern by pattern."""
+        found = self._predicates.get(negate)
+        if found is None:
+            found = self._predicates[negate] = self._predicate(negate)
+        return found
+
+    def _predicate(self, negate: bool) -> Callable[[str], bool]:
         if self.match_all:
             return _never if negate else _always
         exact = self.exact
@@ -120,10 +127,27 @@ def _action_pattern(pattern: str) -> Wildcard:
     return compile_pattern(pattern.lower())
 
 
+@lru_cache(maxsize=16384)
+def _action_matcher(patterns: tuple[str, ...]) -> _ActionMatcher:
+    return _ActionMatcher(patterns)
+
+
+@lru_cache(maxsize=16384)
+def _resource_matcher(patterns: tuple[str, ...], substitute: bool) -> _ResourceMatcher:
+    return _ResourceMatcher(patterns, substitute)
+
+
+@lru_cache(maxsize=16384)
+def _condition(
+    operator: str, key: str, values: tuple[str, ...], substitute: bool
+) -> CompiledCondition:
+    return compile_condition(operator, key, values, substitute)
+
+
 class _ResourceMatcher:
     """Resource / NotResource patterns; variables resolved per request when present."""
 
-    __slots__ = ("_memo", "fixed", "match_all", "templated")
+    __slots__ = ("_memo", "_predicate", "fixed", "match_all", "templated")
 
     def __init__(self, patterns: tuple[str, ...], substitute: bool) -> None:
         self.match_all = "*" in patterns
@@ -138,11 +162,19 @@ class _ResourceMatcher:
         self.fixed = tuple(fixed)
         self.templated = tuple(templated)
         self._memo: dict[str, bool] = {}
+        self._predicate: Callable[[str], bool] | bool | None = False  # False: not built yet
 
     def fixed_predicate(self) -> Callable[[str], bool] | None:
         """A one-argument test for matchers without policy variables (None otherwise):
         exact ARNs in a set, `prefix*` patterns in one `str.startswith`, the rest matched
         pattern by pattern."""
+        found = self._predicate
+        if found is False:
+            found = self._predicate = self._build_predicate()
+        assert found is not True
+        return found
+
+    def _build_predicate(self) -> Callable[[str], bool] | None:
         if self.match_all:
             return _always
         if self.templated:
@@ -227,30 +259,32 @@ class CompiledStatement:
     def __init__(self, statement: Statement, ref: StatementRef, substitute: bool) -> None:
         self.ref = ref
         self.deny = statement.effect is Effect.DENY
-        self.action = _ActionMatcher(statement.action) if statement.action is not None else None
+        # Matchers and conditions are shared by every statement that repeats the same
+        # element (their memos depend only on it and on the request).
+        self.action = _action_matcher(statement.action) if statement.action is not None else None
         self.not_action = (
-            _ActionMatcher(statement.not_action) if statement.not_action is not None else None
+            _action_matcher(statement.not_action) if statement.not_action is not None else None
         )
         self.resource = (
-            _ResourceMatcher(statement.resource, substitute)
+            _resource_matcher(statement.resource, substitute)
             if statement.resource is not None
             else None
         )
         self.not_resource = (
-            _ResourceMatcher(statement.not_resource, substitute)
+            _resource_matcher(statement.not_resource, substitute)
             if statement.not_resource is not None
             else None
         )
         self.principal = statement.principal
         self.not_principal = statement.not_principal
         self.conditions: tuple[CompiledCondition, ...] = tuple(
-            compile_condition(c.operator, c.key, c.values, substitute) for c in statement.condition
+            _condition(c.operator, c.key, c.values, substitute) for c in statement.condition
         )
         # Pre-decided parts for the engine's fast path (complete context, no unknown keys).
         if self.action is not None:
-            self.action_check = self.action.predicate(negate=False)
+            self.action_check = self.action.predicate(False)
         elif self.not_action is not None:
-            self.action_check = self.not_action.predicate(negate=True)
+            self.action_check = self.not_action.predicate(True)
         else:
             self.action_check = _never
         self.resource_check: Callable[[str], bool] | None = None
@@ -267,7 +301,7 @@ class CompiledStatement:
                 self.resource_mode = RESOURCE_FIXED
                 self.resource_check = check
         self.condition_check: Callable[[Context], bool] | None = None
-        checks = tuple(c.complete_check(self.deny) for c in self.conditions)
+        checks = tuple(c.complete_check_for(self.deny) for c in self.conditions)
         if len(checks) == 1:
             self.condition_check = checks[0]
         elif checks:
@@ -356,14 +390,14 @@ class CompiledPolicy:
 
     __slots__ = (
         "_by_action",
+        "_exact",
         "_split",
         "_split_other",
+        "_wild_by_service",
         "any_service",
         "by_service",
-        "exact",
         "name",
         "statements",
-        "wild_by_service",
     )
 
     def __init__(self, policy: Policy, gate: Gate) -> None:
@@ -377,10 +411,13 @@ class CompiledPolicy:
             )
             for index, stmt in enumerate(policy.statements)
         )
+        named = [
+            _services_of(stmt.action) if stmt.action is not None else None
+            for stmt in policy.statements
+        ]
         by_service: dict[str, list[CompiledStatement]] = {}
         any_service: list[CompiledStatement] = []
-        for compiled, stmt in zip(self.statements, policy.statements, strict=True):
-            services = _services_of(stmt.action) if stmt.action is not None else None
+        for compiled, services in zip(self.statements, named, strict=True):
             if services is None:
                 any_service.append(compiled)
             else:
@@ -388,30 +425,16 @@ class CompiledPolicy:
                     by_service.setdefault(service, []).append(compiled)
         self.by_service = {k: tuple(v) for k, v in by_service.items()}
         self.any_service = tuple(any_service)
-        # Statements whose Action names only exact actions are found by a dictionary look-up;
-        # the rest are matched pattern by pattern.
-        exact: dict[str, list[CompiledStatement]] = {}
-        wild: dict[str, list[CompiledStatement]] = {}
-        for service, statements in self.by_service.items():
-            for statement in statements:
-                matcher = statement.action
-                if matcher is not None and not matcher.patterns and not matcher.match_all:
-                    for name in matcher.exact:
-                        if name.split(":", 1)[0] == service:
-                            exact.setdefault(name, []).append(statement)
-                else:
-                    wild.setdefault(service, []).append(statement)
-        self.exact = {k: tuple(v) for k, v in exact.items()}
-        self.wild_by_service = {k: tuple(v) for k, v in wild.items()}
+        self._exact: dict[str, tuple[CompiledStatement, ...]] | None = None
+        self._wild_by_service: dict[str, tuple[CompiledStatement, ...]] = {}
         self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
         # The same index split into Deny and Allow statements (statement order kept), for
         # the engine's fast path; services no Action names share `_split_other`.
         buckets: dict[str, tuple[list[CompiledStatement], list[CompiledStatement]]] = {
-            service: ([], []) for service in self.by_service
+            service: ([], []) for service in by_service
         }
         other: tuple[list[CompiledStatement], list[CompiledStatement]] = ([], [])
-        for compiled, stmt in zip(self.statements, policy.statements, strict=True):
-            services = _services_of(stmt.action) if stmt.action is not None else None
+        for compiled, services in zip(self.statements, named, strict=True):
             side = 0 if compiled.deny else 1
             if services is None:
                 for bucket in buckets.values():
@@ -424,6 +447,37 @@ class CompiledPolicy:
             service: (tuple(deny), tuple(allow)) for service, (deny, allow) in buckets.items()
         }
         self._split_other: tuple[Statements, Statements] = (tuple(other[0]), tuple(other[1]))
+
+    @property
+    def exact(self) -> dict[str, tuple[CompiledStatement, ...]]:
+        """Statements whose Action names only exact actions, by action (built on first use:
+        only the general evaluation looks actions up this way)."""
+        if self._exact is None:
+            self._index_actions()
+        assert self._exact is not None
+        return self._exact
+
+    @property
+    def wild_by_service(self) -> dict[str, tuple[CompiledStatement, ...]]:
+        """The other statements of each service, matched pattern by pattern."""
+        if self._exact is None:
+            self._index_actions()
+        return self._wild_by_service
+
+    def _index_actions(self) -> None:
+        exact: dict[str, list[CompiledStatement]] = {}
+        wild: dict[str, list[CompiledStatement]] = {}
+        for service, statements in self.by_service.items():
+            for statement in statements:
+                matcher = statement.action
+                if matcher is not None and not matcher.patterns and not matcher.match_all:
+                    for name in matcher.exact:
+                        if name.split(":", 1)[0] == service:
+                            exact.setdefault(name, []).append(statement)
+                else:
+                    wild.setdefault(service, []).append(statement)
+        self._wild_by_service = {k: tuple(v) for k, v in wild.items()}
+        self._exact = {k: tuple(v) for k, v in exact.items()}
 
     def split_for_service(self, service: str) -> tuple[Statements, Statements]:
         """(Deny statements, Allow statements) whose Action / NotAction can name an action

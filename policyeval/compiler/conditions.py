@@ -350,7 +350,16 @@ class CompiledCondition:
     per distinct value tuple.
     """
 
-    __slots__ = ("_memo", "key", "operator", "parsed", "raw_values", "static", "values")
+    __slots__ = (
+        "_checks",
+        "_memo",
+        "key",
+        "operator",
+        "parsed",
+        "raw_values",
+        "static",
+        "values",
+    )
 
     def __init__(
         self,
@@ -367,6 +376,7 @@ class CompiledCondition:
         self.raw_values = raw_values
         self.static = all(v.parts is None for v in values)
         self._memo: dict[tuple[str, ...], bool] = {}
+        self._checks: dict[bool, Callable[[Context], bool]] = {}
 
     def evaluate(self, context: Context, unknown: frozenset[str] | None, deny: bool) -> Tri:
         parsed = self.parsed
@@ -412,6 +422,13 @@ class CompiledCondition:
         if pending:
             return pending
         return self._decide(parsed, present, bound)
+
+    def complete_check_for(self, deny: bool) -> Callable[[Context], bool]:
+        """`complete_check(deny)`, built once per condition and effect."""
+        found = self._checks.get(deny)
+        if found is None:
+            found = self._checks[deny] = self.complete_check(deny)
+        return found
 
     def complete_check(self, deny: bool) -> Callable[[Context], bool]:
         """`evaluate` for a complete context with no unknown keys, where the answer is
