@@ -131,6 +131,9 @@ def _context(raw: Any) -> dict[str, tuple[str, ...]]:
         raise CaseError("`context` must be an object")
     out: dict[str, tuple[str, ...]] = {}
     for key, value in raw.items():
+        if type(value) is str:  # the common case, as the loop below would turn it
+            out[str(key)] = (value,)
+            continue
         items = value if isinstance(value, list) else [value]
         texts: list[str] = []
         for item in items:
