@@ -358,6 +358,8 @@ class _Segment:
 
 
 _SEGMENTS: dict[str, list[_Segment]] = {}
+_PROBES_SEEN: set[str] = set()
+_PROBES_SIZE = 4096
 _SEGMENT_COUNT = [0]
 
 
@@ -375,8 +377,16 @@ def _parse_line(line: str) -> tuple[Any, _Segment | None]:
                 return outer, segment
             break
     case = loads(line)
-    if isinstance(case, dict):
-        _learn(line, pos, case)
+    # Learn a segment the second time its opening is seen: lines whose policies never
+    # repeat do not pay for checking one.
+    probe = line[pos : pos + _PROBE]
+    if probe in _PROBES_SEEN:
+        if isinstance(case, dict):
+            _learn(line, pos, case)
+    else:
+        if len(_PROBES_SEEN) >= _PROBES_SIZE:
+            _PROBES_SEEN.clear()
+        _PROBES_SEEN.add(probe)
     return case, None
 
 
