@@ -131,6 +131,9 @@ def _context(raw: Any) -> dict[str, tuple[str, ...]]:
         raise CaseError("`context` must be an object")
     out: dict[str, tuple[str, ...]] = {}
     for key, value in raw.items():
+        if type(value) is str:  # the common case, as the loop below would turn it
+            out[str(key)] = (value,)
+            continue
         items = value if isinstance(value, list) else [value]
         texts: list[str] = []
         for item in items:
@@ -277,11 +280,20 @@ def decision_json(decision: Decision) -> dict[str, Any]:
 
 def decide_case(case: Any) -> dict[str, Any]:
     """Answer one case; never raises for bad input."""
+    return _decide(case, None)
+
+
+def _decide(case: Any, segment: _Segment | None) -> dict[str, Any]:
+    """Answer one case, whose role policies are `segment`'s when it is given (then `case`
+    holds the other fields only)."""
     case_id = case.get("id") if isinstance(case, dict) else None
     try:
         if not isinstance(case, dict):
             raise CaseError("a case must be a JSON object")
-        compiled, request = compile_case(case)
+        if segment is None:
+            compiled, request = compile_case(case)
+        else:
+            compiled, request = _compile_with_segment(case, segment)
         decision = evaluate(compiled, request)
     except CaseError as exc:
         return {"id": case_id, "decision": None, "error": str(exc)}
@@ -290,13 +302,156 @@ def decide_case(case: Any) -> dict[str, Any]:
     return {"id": case_id, **decision_json(decision)}
 
 
+def _compile_with_segment(
+    case: dict[str, Any], segment: _Segment
+) -> tuple[CompiledPolicySet, Request]:
+    """`compile_case` for a case whose role policies come from a known segment: the set is
+    keyed on the segment (its exact text) and the other policy fields' content."""
+    request = _request_only(case)
+    key = (segment.number, _fingerprint(tuple(case.get(f) for f in _POLICY_FIELDS), "case"))
+    found = _SEGMENT_SETS.get(key)
+    if found is not None:
+        _SEGMENT_SETS.move_to_end(key)
+        return found, request
+    compiled = _compile_set({**case, **segment.members})
+    _SEGMENT_SETS[key] = compiled
+    if len(_SEGMENT_SETS) > _SETS_SIZE:
+        _SEGMENT_SETS.popitem(last=False)
+    return compiled, request
+
+
+_SEGMENT_SETS: OrderedDict[tuple[int, str | bytes], CompiledPolicySet] = OrderedDict()
+
+
+# -- role segments ------------------------------------------------------------------------
+#
+# The lines of a batch repeat their roles' policies (tens of statements, most of each line)
+# while the request fields change. A *segment* is the exact text of a run of role-policy
+# members (`"identityPolicies": [...], "scps": [...]`) seen before, parsed and checked
+# once. A line holding that text is parsed without it: the text is replaced by a
+# placeholder member, and the rest (request fields, resource policy) is parsed alone.
+#
+# Why this is exact: a segment's text is a complete sequence of object members (checked by
+# parsing `{` + text + `}`). If the line with the placeholder parses and the placeholder is
+# a member of the top-level object (its key occurs nowhere else in the line), then the
+# line is that object with the placeholder member replaced by the segment's members: JSON
+# is context-free, and the placeholder's value `[]` ends on its own, as the segment's last
+# value does. A key in both parts, or anything unexpected, falls back to parsing the line.
+
+_ROLE_FIELDS = frozenset(
+    {"identityPolicies", "permissionBoundaries", "sessionPolicy", "scps", "rcps"}
+)
+_ANCHOR = '"identityPolicies"'
+_PLACEHOLDER_KEY = "policyeval-batch-segment"
+_PLACEHOLDER = f'"{_PLACEHOLDER_KEY}":[]'
+_PROBE = 256  # characters of a segment that index it (shorter segments are not kept)
+_SEGMENTS_SIZE = 256
+
+
+class _Segment:
+    __slots__ = ("members", "number", "text")
+
+    def __init__(self, number: int, text: str, members: dict[str, Any]) -> None:
+        self.number = number
+        self.text = text
+        self.members = members
+
+
+_SEGMENTS: dict[str, list[_Segment]] = {}
+_PROBES_SEEN: set[str] = set()
+_PROBES_SIZE = 4096
+_SEGMENT_COUNT = [0]
+
+
+def _parse_line(line: str) -> tuple[Any, _Segment | None]:
+    """The case on one line, and the segment its role policies come from (None when the
+    line was parsed whole). Raises what `loads` raises for a line that is not JSON."""
+    pos = line.find(_ANCHOR)
+    if pos < 0 or _PLACEHOLDER_KEY in line:
+        return loads(line), None
+    for segment in _SEGMENTS.get(line[pos : pos + _PROBE], ()):
+        text = segment.text
+        if line.startswith(text, pos):
+            outer = _outer(line[:pos] + _PLACEHOLDER + line[pos + len(text) :], segment.members)
+            if outer is not None:
+                return outer, segment
+            break
+    case = loads(line)
+    # Learn a segment the second time its opening is seen: lines whose policies never
+    # repeat do not pay for checking one.
+    probe = line[pos : pos + _PROBE]
+    if probe in _PROBES_SEEN:
+        if isinstance(case, dict):
+            _learn(line, pos, case)
+    else:
+        if len(_PROBES_SEEN) >= _PROBES_SIZE:
+            _PROBES_SEEN.clear()
+        _PROBES_SEEN.add(probe)
+    return case, None
+
+
+def _outer(reduced: str, members: dict[str, Any]) -> dict[str, Any] | None:
+    """The line's other members when `reduced` holds the placeholder at the top level."""
+    try:
+        outer = orjson.loads(reduced)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(outer, dict):
+        return None
+    placeholder = outer.pop(_PLACEHOLDER_KEY, None)
+    if not isinstance(placeholder, list) or placeholder or not members.keys().isdisjoint(outer):
+        return None
+    return outer
+
+
+def _learn(line: str, pos: int, case: dict[str, Any]) -> None:
+    """Remember the run of role-policy members that starts at `pos` as a segment, when its
+    text can be delimited and every check holds."""
+    keys = list(case)
+    if "identityPolicies" not in keys:
+        return
+    first = keys.index("identityPolicies")
+    last = first
+    while last + 1 < len(keys) and keys[last + 1] in _ROLE_FIELDS:
+        last += 1
+    run = keys[first : last + 1]
+    if last + 1 < len(keys):
+        following = line.find(orjson.dumps(keys[last + 1]).decode(), pos)
+        if following < 0:
+            return
+        text = line[pos:following].rstrip()
+        if not text.endswith(","):
+            return
+        text = text[:-1].rstrip()
+    else:
+        text = line[pos:].rstrip()
+        if not text.endswith("}"):
+            return
+        text = text[:-1].rstrip()
+    if len(text) < _PROBE:
+        return
+    members = {key: case[key] for key in run}
+    try:
+        if orjson.loads("{" + text + "}") != members:
+            return
+    except orjson.JSONDecodeError:
+        return
+    outer = _outer(line[:pos] + _PLACEHOLDER + line[pos + len(text) :], members)
+    if outer is None or {**outer, **members} != case:
+        return
+    if sum(len(found) for found in _SEGMENTS.values()) >= _SEGMENTS_SIZE:
+        _SEGMENTS.clear()
+    _SEGMENT_COUNT[0] += 1
+    _SEGMENTS.setdefault(text[:_PROBE], []).append(_Segment(_SEGMENT_COUNT[0], text, members))
+
+
 def run_lines(lines: Iterable[str]) -> Iterator[str]:
     """JSON Lines in, JSON Lines out, in order; blank lines are skipped."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            case = loads(line)
+            case, segment = _parse_line(line)
         except (ValueError, RecursionError) as exc:
             yield _dumps(
                 {
@@ -307,7 +462,7 @@ def run_lines(lines: Iterable[str]) -> Iterator[str]:
                 }
             )
             continue
-        yield _dumps(decide_case(case))
+        yield _dumps(_decide(case, segment))
 
 
 def _dumps(answer: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ generated code on the hot path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -34,12 +35,35 @@ class PolicySet:
     rcps: tuple[tuple[Policy, ...], ...] = ()
 
 
+def _always(_text: str) -> bool:
+    return True
+
+
+def _never(_text: str) -> bool:
+    return False
+
+
+def _negation(check: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda text: not check(text)
+
+
+def _all_of(checks: tuple[Callable[[Context], bool], ...]) -> Callable[[Context], bool]:
+    def every(context: Context) -> bool:
+        for check in checks:  # noqa: SIM110 (a plain loop is faster than all() on a generator)
+            if not check(context):
+                return False
+        return True
+
+    return every
+
+
 class _ActionMatcher:
     """Action / NotAction patterns: exact names in a set, wildcards compiled (case folded)."""
 
-    __slots__ = ("exact", "match_all", "patterns")
+    __slots__ = ("_predicates", "exact", "match_all", "patterns")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
+        self._predicates: dict[bool, Callable[[str], bool]] = {}
         self.exact: frozenset[str] = frozenset(
             p.lower() for p in patterns if "*" not in p and "?" not in p
         )
@@ -47,6 +71,38 @@ class _ActionMatcher:
             _action_pattern(p) for p in patterns if ("*" in p or "?" in p) and p != "*"
         )
         self.match_all = "*" in patterns
+
+    def predicate(self, negate: bool) -> Callable[[str], bool]:
+        """A one-argument test of a lower-cased action (negated for NotAction), as cheap
+        as the patterns allow: a set look-up for exact names, one `str.startswith` for
+        `prefix*` patterns, the rest matched pattern by pattern."""
+        found = self._predicates.get(negate)
+        if found is None:
+            found = self._predicates[negate] = self._predicate(negate)
+        return found
+
+    def _predicate(self, negate: bool) -> Callable[[str], bool]:
+        if self.match_all:
+            return _never if negate else _always
+        exact = self.exact
+        prefixes = tuple(p.prefix for p in self.patterns if p.prefix is not None)
+        others = tuple(p for p in self.patterns if p.prefix is None)
+        if others:
+            matches = self.matches
+            if negate:
+                return lambda action: not matches(action)
+            return matches
+        if not prefixes:
+            if negate:
+                return lambda action: action not in exact
+            return exact.__contains__
+        if not exact:
+            if negate:
+                return lambda action: not action.startswith(prefixes)
+            return lambda action: action.startswith(prefixes)
+        if negate:
+            return lambda action: not (action in exact or action.startswith(prefixes))
+        return lambda action: action in exact or action.startswith(prefixes)
 
     def matches(self, action: str) -> bool:
         if self.match_all or action in self.exact:
@@ -71,10 +127,27 @@ def _action_pattern(pattern: str) -> Wildcard:
     return compile_pattern(pattern.lower())
 
 
+@lru_cache(maxsize=16384)
+def _action_matcher(patterns: tuple[str, ...]) -> _ActionMatcher:
+    return _ActionMatcher(patterns)
+
+
+@lru_cache(maxsize=16384)
+def _resource_matcher(patterns: tuple[str, ...], substitute: bool) -> _ResourceMatcher:
+    return _ResourceMatcher(patterns, substitute)
+
+
+@lru_cache(maxsize=16384)
+def _condition(
+    operator: str, key: str, values: tuple[str, ...], substitute: bool
+) -> CompiledCondition:
+    return compile_condition(operator, key, values, substitute)
+
+
 class _ResourceMatcher:
     """Resource / NotResource patterns; variables resolved per request when present."""
 
-    __slots__ = ("_memo", "fixed", "match_all", "templated")
+    __slots__ = ("_memo", "_predicate", "fixed", "match_all", "templated")
 
     def __init__(self, patterns: tuple[str, ...], substitute: bool) -> None:
         self.match_all = "*" in patterns
@@ -89,6 +162,46 @@ class _ResourceMatcher:
         self.fixed = tuple(fixed)
         self.templated = tuple(templated)
         self._memo: dict[str, bool] = {}
+        self._predicate: Callable[[str], bool] | bool | None = False  # False: not built yet
+
+    def fixed_predicate(self) -> Callable[[str], bool] | None:
+        """A one-argument test for matchers without policy variables (None otherwise):
+        exact ARNs in a set, `prefix*` patterns in one `str.startswith`, the rest matched
+        pattern by pattern."""
+        found = self._predicate
+        if found is False:
+            found = self._predicate = self._build_predicate()
+        assert found is not True
+        return found
+
+    def _build_predicate(self) -> Callable[[str], bool] | None:
+        if self.match_all:
+            return _always
+        if self.templated:
+            return None
+        literals = frozenset(w.literal for w in self.fixed if w.literal is not None)
+        prefixes = tuple(w.prefix for w in self.fixed if w.literal is None and w.prefix is not None)
+        others = tuple(w for w in self.fixed if w.literal is None and w.prefix is None)
+        if not others:
+            if not prefixes:
+                return literals.__contains__
+            if not literals:
+                return lambda resource: resource.startswith(prefixes)
+            return lambda resource: resource in literals or resource.startswith(prefixes)
+        memo: dict[str, bool] = {}
+
+        def check(resource: str) -> bool:
+            if resource in literals or (prefixes and resource.startswith(prefixes)):
+                return True
+            hit = memo.get(resource)
+            if hit is None:
+                hit = any(wildcard.matches(resource) for wildcard in others)
+                if len(memo) >= _ACTION_CACHE_SIZE:
+                    memo.clear()
+                memo[resource] = hit
+            return hit
+
+        return check
 
     def matches(self, resource: str, context: Context, unknown: frozenset[str] | None) -> Tri:
         if self.match_all:
@@ -114,9 +227,23 @@ class _ResourceMatcher:
         return pending if pending else False
 
 
+#: `CompiledStatement.kind`: what the engine checks besides Resource and Condition.
+KIND_PLAIN = 0  # identity, boundary, session: nothing else
+KIND_SCP = 1  # only when SCPs apply to the principal
+KIND_RCP = 2  # only when RCPs apply, and the Principal element must name the caller
+KIND_RESOURCE = 3  # the Principal element must name the caller
+
+#: `CompiledStatement.resource_mode`: how the engine's fast path tests the resource.
+RESOURCE_ANY = 0  # always matches
+RESOURCE_FIXED = 1  # `resource_check(resource)`
+RESOURCE_TEMPLATED = 2  # policy variables: `resource_matches(resource, context, EMPTY)`
+
+
 class CompiledStatement:
     __slots__ = (
         "action",
+        "action_check",
+        "condition_check",
         "conditions",
         "deny",
         "not_action",
@@ -125,30 +252,60 @@ class CompiledStatement:
         "principal",
         "ref",
         "resource",
+        "resource_check",
+        "resource_mode",
     )
 
     def __init__(self, statement: Statement, ref: StatementRef, substitute: bool) -> None:
         self.ref = ref
         self.deny = statement.effect is Effect.DENY
-        self.action = _ActionMatcher(statement.action) if statement.action is not None else None
+        # Matchers and conditions are shared by every statement that repeats the same
+        # element (their memos depend only on it and on the request).
+        self.action = _action_matcher(statement.action) if statement.action is not None else None
         self.not_action = (
-            _ActionMatcher(statement.not_action) if statement.not_action is not None else None
+            _action_matcher(statement.not_action) if statement.not_action is not None else None
         )
         self.resource = (
-            _ResourceMatcher(statement.resource, substitute)
+            _resource_matcher(statement.resource, substitute)
             if statement.resource is not None
             else None
         )
         self.not_resource = (
-            _ResourceMatcher(statement.not_resource, substitute)
+            _resource_matcher(statement.not_resource, substitute)
             if statement.not_resource is not None
             else None
         )
         self.principal = statement.principal
         self.not_principal = statement.not_principal
         self.conditions: tuple[CompiledCondition, ...] = tuple(
-            compile_condition(c.operator, c.key, c.values, substitute) for c in statement.condition
+            _condition(c.operator, c.key, c.values, substitute) for c in statement.condition
         )
+        # Pre-decided parts for the engine's fast path (complete context, no unknown keys).
+        if self.action is not None:
+            self.action_check = self.action.predicate(False)
+        elif self.not_action is not None:
+            self.action_check = self.not_action.predicate(True)
+        else:
+            self.action_check = _never
+        self.resource_check: Callable[[str], bool] | None = None
+        self.resource_mode = RESOURCE_ANY
+        matcher = self.resource if self.resource is not None else self.not_resource
+        if matcher is not None:
+            check = matcher.fixed_predicate()
+            if check is None:
+                self.resource_mode = RESOURCE_TEMPLATED
+            elif self.resource is None:  # NotResource
+                self.resource_mode = RESOURCE_FIXED
+                self.resource_check = _negation(check)
+            elif check is not _always:
+                self.resource_mode = RESOURCE_FIXED
+                self.resource_check = check
+        self.condition_check: Callable[[Context], bool] | None = None
+        checks = tuple(c.complete_check_for(self.deny) for c in self.conditions)
+        if len(checks) == 1:
+            self.condition_check = checks[0]
+        elif checks:
+            self.condition_check = _all_of(checks)
 
     def action_matches(self, action: str) -> bool:
         if self.action is not None:
@@ -233,12 +390,14 @@ class CompiledPolicy:
 
     __slots__ = (
         "_by_action",
+        "_exact",
+        "_split",
+        "_split_other",
+        "_wild_by_service",
         "any_service",
         "by_service",
-        "exact",
         "name",
         "statements",
-        "wild_by_service",
     )
 
     def __init__(self, policy: Policy, gate: Gate) -> None:
@@ -252,10 +411,13 @@ class CompiledPolicy:
             )
             for index, stmt in enumerate(policy.statements)
         )
+        named = [
+            _services_of(stmt.action) if stmt.action is not None else None
+            for stmt in policy.statements
+        ]
         by_service: dict[str, list[CompiledStatement]] = {}
         any_service: list[CompiledStatement] = []
-        for compiled, stmt in zip(self.statements, policy.statements, strict=True):
-            services = _services_of(stmt.action) if stmt.action is not None else None
+        for compiled, services in zip(self.statements, named, strict=True):
             if services is None:
                 any_service.append(compiled)
             else:
@@ -263,8 +425,46 @@ class CompiledPolicy:
                     by_service.setdefault(service, []).append(compiled)
         self.by_service = {k: tuple(v) for k, v in by_service.items()}
         self.any_service = tuple(any_service)
-        # Statements whose Action names only exact actions are found by a dictionary look-up;
-        # the rest are matched pattern by pattern.
+        self._exact: dict[str, tuple[CompiledStatement, ...]] | None = None
+        self._wild_by_service: dict[str, tuple[CompiledStatement, ...]] = {}
+        self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
+        # The same index split into Deny and Allow statements (statement order kept), for
+        # the engine's fast path; services no Action names share `_split_other`.
+        buckets: dict[str, tuple[list[CompiledStatement], list[CompiledStatement]]] = {
+            service: ([], []) for service in by_service
+        }
+        other: tuple[list[CompiledStatement], list[CompiledStatement]] = ([], [])
+        for compiled, services in zip(self.statements, named, strict=True):
+            side = 0 if compiled.deny else 1
+            if services is None:
+                for bucket in buckets.values():
+                    bucket[side].append(compiled)
+                other[side].append(compiled)
+            else:
+                for service in services:
+                    buckets[service][side].append(compiled)
+        self._split: dict[str, tuple[Statements, Statements]] = {
+            service: (tuple(deny), tuple(allow)) for service, (deny, allow) in buckets.items()
+        }
+        self._split_other: tuple[Statements, Statements] = (tuple(other[0]), tuple(other[1]))
+
+    @property
+    def exact(self) -> dict[str, tuple[CompiledStatement, ...]]:
+        """Statements whose Action names only exact actions, by action (built on first use:
+        only the general evaluation looks actions up this way)."""
+        if self._exact is None:
+            self._index_actions()
+        assert self._exact is not None
+        return self._exact
+
+    @property
+    def wild_by_service(self) -> dict[str, tuple[CompiledStatement, ...]]:
+        """The other statements of each service, matched pattern by pattern."""
+        if self._exact is None:
+            self._index_actions()
+        return self._wild_by_service
+
+    def _index_actions(self) -> None:
         exact: dict[str, list[CompiledStatement]] = {}
         wild: dict[str, list[CompiledStatement]] = {}
         for service, statements in self.by_service.items():
@@ -276,9 +476,13 @@ class CompiledPolicy:
                             exact.setdefault(name, []).append(statement)
                 else:
                     wild.setdefault(service, []).append(statement)
-        self.exact = {k: tuple(v) for k, v in exact.items()}
-        self.wild_by_service = {k: tuple(v) for k, v in wild.items()}
-        self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
+        self._wild_by_service = {k: tuple(v) for k, v in wild.items()}
+        self._exact = {k: tuple(v) for k, v in exact.items()}
+
+    def split_for_service(self, service: str) -> tuple[Statements, Statements]:
+        """(Deny statements, Allow statements) whose Action / NotAction can name an action
+        of `service`, each in statement order."""
+        return self._split.get(service, self._split_other)
 
     def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
         """Statements whose Action / NotAction matches `action` (lower-cased), memoised:
@@ -326,6 +530,21 @@ def _services_of(actions: tuple[str, ...]) -> set[str] | None:
 #: SCPs / RCPs) and the statement.
 PlanEntry = tuple[Gate, int, "CompiledStatement"]
 
+Statements = tuple["CompiledStatement", ...]
+#: The fast path's plan: groups of statements of one policy, each with its kind (`KIND_*`,
+#: from the gate the policy sits at) and the slot its gate and organisation level fill once
+#: an Allow there matches (-1 for the resource gate, whose every match counts).
+FastGroups = tuple[tuple[int, int, Statements], ...]
+#: (Deny groups, Allow groups, whether every statement in them names the action).
+FastPlan = tuple[FastGroups, FastGroups, bool]
+
+#: Slots of the gates that hold one Allow each (organisation levels: `level * 8 + code`).
+_SLOT_IDENTITY = 0
+_SLOT_BOUNDARY = 1
+_SLOT_SESSION = 2
+_SLOT_SCP = 4
+_SLOT_RCP = 5
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledPolicySet:
@@ -338,6 +557,59 @@ class CompiledPolicySet:
     _plans: dict[str, tuple[PlanEntry, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _fast_plans: dict[str, FastPlan] = field(default_factory=dict, compare=False, repr=False)
+    _service_plans: dict[str, tuple[FastGroups, FastGroups]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _seen: set[str] = field(default_factory=set, compare=False, repr=False)
+
+    def fast_plan(self, action: str) -> FastPlan:
+        """The statements `plan(action)` lists, as Deny and Allow groups (same order), for
+        the engine's fast path. The first time an action is asked about, the groups are its
+        service's (`checked` False: the engine tests each statement's action); from the
+        second time on, only the statements that name the action, memoised per action."""
+        service = action.split(":", 1)[0]
+        groups = self._service_plans.get(service) or self._service_plan(service)
+        if action not in self._seen:
+            if len(self._seen) >= _ACTION_CACHE_SIZE:
+                self._seen.clear()
+            self._seen.add(action)
+            return (*groups, False)
+        found = (_for_action(groups[0], action), _for_action(groups[1], action), True)
+        if len(self._fast_plans) >= _ACTION_CACHE_SIZE:
+            self._fast_plans.clear()
+        self._fast_plans[action] = found
+        return found
+
+    def _service_plan(self, service: str) -> tuple[FastGroups, FastGroups]:
+        denies: list[tuple[int, int, Statements]] = []
+        allows: list[tuple[int, int, Statements]] = []
+
+        def place(kind: int, slot: int, policy: CompiledPolicy | None) -> None:
+            if policy is not None:
+                deny, allow = policy._split.get(service, policy._split_other)
+                if deny:
+                    denies.append((kind, slot, deny))
+                if allow:
+                    allows.append((kind, slot, allow))
+
+        for policy in self.identity:
+            place(KIND_PLAIN, _SLOT_IDENTITY, policy)
+        place(KIND_PLAIN, _SLOT_BOUNDARY, self.boundary)
+        place(KIND_PLAIN, _SLOT_SESSION, self.session)
+        place(KIND_RESOURCE, -1, self.resource)
+        for kind, code, levels in (
+            (KIND_SCP, _SLOT_SCP, self.scps),
+            (KIND_RCP, _SLOT_RCP, self.rcps),
+        ):
+            for depth, level in enumerate(levels):
+                for policy in level:
+                    place(kind, depth * 8 + code, policy)
+        found = (tuple(denies), tuple(allows))
+        if len(self._service_plans) >= _ACTION_CACHE_SIZE:
+            self._service_plans.clear()
+        self._service_plans[service] = found
+        return found
 
     def plan(self, action: str) -> tuple[PlanEntry, ...]:
         """Every statement of every gate whose Action / NotAction matches `action`
@@ -366,6 +638,15 @@ class CompiledPolicySet:
         result = tuple(entries)
         self._plans[action] = result
         return result
+
+
+def _for_action(groups: FastGroups, action: str) -> FastGroups:
+    out = []
+    for kind, slot, statements in groups:
+        chosen = tuple([s for s in statements if s.action_check(action)])
+        if chosen:
+            out.append((kind, slot, chosen))
+    return tuple(out)
 
 
 def compile_policies(policies: PolicySet) -> CompiledPolicySet:

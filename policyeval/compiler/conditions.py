@@ -332,6 +332,14 @@ def arn_like(parts: list[Wildcard] | None, request: str) -> bool:
 
 
 _MEMO_SIZE = 2048
+_NO_UNKNOWN: frozenset[str] = frozenset()
+
+
+def _constant(value: bool) -> Callable[[Context], bool]:
+    def constant(_context: Context) -> bool:
+        return value
+
+    return constant
 
 
 class CompiledCondition:
@@ -342,7 +350,16 @@ class CompiledCondition:
     per distinct value tuple.
     """
 
-    __slots__ = ("_memo", "key", "operator", "parsed", "raw_values", "static", "values")
+    __slots__ = (
+        "_checks",
+        "_memo",
+        "key",
+        "operator",
+        "parsed",
+        "raw_values",
+        "static",
+        "values",
+    )
 
     def __init__(
         self,
@@ -359,6 +376,7 @@ class CompiledCondition:
         self.raw_values = raw_values
         self.static = all(v.parts is None for v in values)
         self._memo: dict[tuple[str, ...], bool] = {}
+        self._checks: dict[bool, Callable[[Context], bool]] = {}
 
     def evaluate(self, context: Context, unknown: frozenset[str] | None, deny: bool) -> Tri:
         parsed = self.parsed
@@ -404,6 +422,70 @@ class CompiledCondition:
         if pending:
             return pending
         return self._decide(parsed, present, bound)
+
+    def complete_check_for(self, deny: bool) -> Callable[[Context], bool]:
+        """`complete_check(deny)`, built once per condition and effect."""
+        found = self._checks.get(deny)
+        if found is None:
+            found = self._checks[deny] = self.complete_check(deny)
+        return found
+
+    def complete_check(self, deny: bool) -> Callable[[Context], bool]:
+        """`evaluate` for a complete context with no unknown keys, where the answer is
+        always True or False: the parts that depend only on the policy are decided here,
+        once, instead of on every request."""
+        parsed = self.parsed
+        if parsed is None:
+            return _constant(deny)
+        key = self.key
+        if parsed.base == "Null":
+            absent = any(v.strip().lower() == "true" for v in self.raw_values)
+            present_result = any(v.strip().lower() == "false" for v in self.raw_values)
+        elif parsed.if_exists or parsed.qualifier == "ForAllValues":
+            absent = True
+        elif parsed.qualifier == "ForAnyValue":
+            absent = False
+        else:
+            absent = OPERATORS[parsed.base].negated
+        empty_is_absent = parsed.qualifier is None
+        if parsed.base == "Null":
+
+            def null(context: Context) -> bool:
+                present = context.get(key)
+                if present is None or (not present and empty_is_absent):
+                    return absent
+                return present_result
+
+            return null
+        if not self.static:
+            evaluate = self.evaluate
+
+            def templated(context: Context) -> bool:
+                present = context.get(key)
+                if present is None or (not present and empty_is_absent):
+                    return absent
+                result = evaluate(context, _NO_UNKNOWN, deny)
+                assert isinstance(result, bool)
+                return result
+
+            return templated
+        memo = self._memo
+        bound = list(zip(self.values, self.raw_values, strict=True))
+        decide = self._decide
+
+        def static(context: Context) -> bool:
+            present = context.get(key)
+            if present is None or (not present and empty_is_absent):
+                return absent
+            known = memo.get(present)
+            if known is None:
+                known = decide(parsed, present, bound)
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[present] = known
+            return known
+
+        return static
 
     @staticmethod
     def _decide(

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from policyeval.compiler.wildcard import QMARK, STAR, Token
+from policyeval.compiler.wildcard import STAR, Token, tokenize
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,17 +107,7 @@ def to_tokens(
     for part in parts:
         if isinstance(part, Lit):
             if wildcards:
-                run: list[str] = []
-                for ch in part.text:
-                    if ch in "*?":
-                        if run:
-                            tokens.append("".join(run))
-                            run.clear()
-                        tokens.append(STAR if ch == "*" else QMARK)
-                    else:
-                        run.append(ch)
-                if run:
-                    tokens.append("".join(run))
+                tokens.extend(tokenize(part.text))
             else:
                 tokens.append(part.text)
         elif isinstance(part, Escaped):

@@ -14,6 +14,7 @@ IAM User Guide: "IAM JSON policy elements: Action" (case-insensitive wildcards) 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -161,20 +162,20 @@ def compile_tokens(tokens: Sequence[Token], *, fold_case: bool = False) -> Wildc
     return Wildcard(tuple(pieces), True, True, None, min_length, prefix, lengths)
 
 
+_WILDCARDS = re.compile(r"([*?])")
+
+
 def tokenize(pattern: str) -> list[Token]:
     """Plain IAM pattern text → tokens: every `*` and `?` is a wildcard."""
+    if "*" not in pattern and "?" not in pattern:
+        return [pattern] if pattern else []
     tokens: list[Token] = []
-    run: list[str] = []
-    for ch in pattern:
-        if ch in {"*", "?"}:
-            if run:
-                tokens.append("".join(run))
-                run.clear()
-            tokens.append(STAR if ch == "*" else QMARK)
-        else:
-            run.append(ch)
-    if run:
-        tokens.append("".join(run))
+    # Split at each wildcard (kept): literal runs at even positions, wildcards at odd ones.
+    for index, piece in enumerate(_WILDCARDS.split(pattern)):
+        if index % 2:
+            tokens.append(STAR if piece == "*" else QMARK)
+        elif piece:
+            tokens.append(piece)
     return tokens
 
 

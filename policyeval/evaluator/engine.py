@@ -29,7 +29,14 @@ from policyeval.compiler.arn import (
     account_of,
     parse_principal,
 )
-from policyeval.compiler.compiled import CompiledPolicySet, CompiledStatement
+from policyeval.compiler.compiled import (
+    KIND_RCP,
+    KIND_RESOURCE,
+    KIND_SCP,
+    RESOURCE_FIXED,
+    CompiledPolicySet,
+    CompiledStatement,
+)
 from policyeval.evaluator.decision import Decision, Gate, Outcome, StatementRef
 from policyeval.evaluator.request import Request
 
@@ -66,7 +73,297 @@ class _Hit:
 
 
 def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
-    """Decide one request against a compiled policy set, with an explanation."""
+    """Decide one request against a compiled policy set, with an explanation.
+
+    With a complete context and no unknown keys every statement match is True or False;
+    that common case takes a fast path (per-action plans split into Deny and Allow
+    statements, checks pre-decided per statement) that gives the same decision as the
+    general three-valued evaluation (`evaluate_general`, which tests compare it with).
+    """
+    if request.unknown_keys or not request.context_complete:
+        return evaluate_general(compiled, request)
+    who = parse_principal(request.principal)
+    action = request.action.lower()
+    plan = compiled._fast_plans.get(action)
+    denies, allows, checked = plan if plan is not None else compiled.fast_plan(action)
+    context = request.context  # keys already lower-cased by Request
+    resource = request.resource
+    scps_apply = bool(compiled.scps) and _scps_apply(who)
+    rcps_apply = bool(compiled.rcps) and _rcps_apply(who, action.split(":", 1)[0])
+    has_boundary = compiled.boundary is not None
+
+    denied: list[tuple[CompiledStatement, int]] = []
+    for kind, slot, statements in denies:
+        if kind == KIND_SCP:
+            if not scps_apply:
+                continue
+        elif kind == KIND_RCP and not rcps_apply:
+            continue
+        for statement in statements:
+            if not checked and not statement.action_check(action):
+                continue
+            if kind >= KIND_RCP and statement.principal_match(who, has_boundary) is None:
+                continue
+            mode = statement.resource_mode
+            if mode:
+                if mode == RESOURCE_FIXED:
+                    if not statement.resource_check(resource):  # type: ignore[misc]
+                        continue
+                elif statement.resource_matches(resource, context, _NO_UNKNOWN) is not True:
+                    continue
+            check = statement.condition_check
+            if check is not None and not check(context):
+                continue
+            denied.append((statement, slot))
+    if denied:
+        return _explicit_deny(denied)
+
+    # The statement that allows at each gate and organisation level (by slot, in plan
+    # order): once one matches, further Allows there change neither the outcome nor the
+    # gate that decides. Every matching resource policy statement counts.
+    allowed: dict[int, StatementRef] = {}
+    granted: list[tuple[StatementRef, PrincipalMatch | None]] = []
+    for kind, slot, statements in allows:
+        if kind == KIND_SCP:
+            if not scps_apply:
+                continue
+        elif kind == KIND_RCP and not rcps_apply:
+            continue
+        if slot in allowed:
+            continue
+        for statement in statements:
+            if not checked and not statement.action_check(action):
+                continue
+            if kind >= KIND_RCP:
+                principal = statement.principal_match(who, has_boundary)
+                if principal is None:
+                    continue
+            mode = statement.resource_mode
+            if mode:
+                if mode == RESOURCE_FIXED:
+                    if not statement.resource_check(resource):  # type: ignore[misc]
+                        continue
+                elif statement.resource_matches(resource, context, _NO_UNKNOWN) is not True:
+                    continue
+            check = statement.condition_check
+            if check is not None and not check(context):
+                continue
+            if kind == KIND_RESOURCE:
+                granted.append((statement.ref, principal))
+            else:
+                allowed[slot] = statement.ref
+                break
+    return _decide_complete(
+        allowed,
+        granted,
+        who,
+        request,
+        compiled,
+        len(compiled.scps) if scps_apply else 0,
+        len(compiled.rcps) if rcps_apply else 0,
+    )
+
+
+_NO_UNKNOWN: frozenset[str] = frozenset()
+_GATE_OF_SLOT = {
+    code: gate
+    for gate, code in (
+        (Gate.IDENTITY, 0),
+        (Gate.BOUNDARY, 1),
+        (Gate.SESSION, 2),
+        (Gate.SCP, 4),
+        (Gate.RCP, 5),
+    )
+}
+_SLOT_IDENTITY = 0
+_SLOT_BOUNDARY = 1
+_SLOT_SESSION = 2
+_SLOT_SCP = 4
+_SLOT_RCP = 5
+
+
+def _explicit_deny(denied: list[tuple[CompiledStatement, int]]) -> Decision:
+    """`_decide`'s first rule for the fast path: the first gate in `_DENY_ORDER` with a
+    matching Deny decides, with its Deny statements in plan order."""
+    gates = [Gate.RESOURCE if slot < 0 else _GATE_OF_SLOT[slot & 7] for _, slot in denied]
+    gate = min(gates, key=_DENY_ORDER.index)
+    return Decision(
+        Outcome.EXPLICIT_DENY,
+        gate,
+        tuple(s.ref for (s, _), g in zip(denied, gates, strict=True) if g is gate),
+        (),
+        f"explicit deny in the {gate.value} policy",
+    )
+
+
+def _decide_complete(
+    allowed: dict[int, StatementRef],
+    granted: list[tuple[StatementRef, PrincipalMatch | None]],
+    who: PrincipalIdentity,
+    request: Request,
+    compiled: CompiledPolicySet,
+    scp_levels: int,
+    rcp_levels: int,
+) -> Decision:
+    """`_decide` for the fast path, where no Deny matched and each gate and organisation
+    level holds at most one matching Allow: the same rules, in the same order, with the
+    same statement references and reasons."""
+    # 2. Organisation gates: every level must allow.
+    org: tuple[StatementRef, ...] = ()
+    for gate, code, count in ((Gate.RCP, _SLOT_RCP, rcp_levels), (Gate.SCP, _SLOT_SCP, scp_levels)):
+        for depth in range(count):
+            ref = allowed.get(depth * 8 + code)
+            if ref is None:
+                return Decision(
+                    Outcome.IMPLICIT_DENY,
+                    gate,
+                    (),
+                    (),
+                    f"no {gate.value.upper()} at organisation level {depth + 1} allows the request",
+                )
+            org += (ref,)
+    identity_ref = allowed.get(_SLOT_IDENTITY)
+    boundary_ref = allowed.get(_SLOT_BOUNDARY)
+    session_ref = allowed.get(_SLOT_SESSION)
+    identity = (identity_ref,) if identity_ref is not None else ()
+    boundary_ok = compiled.boundary is None or boundary_ref is not None
+    session_ok = compiled.session is None or session_ref is not None
+    caps = ((boundary_ref,) if boundary_ref is not None else ()) + (
+        (session_ref,) if session_ref is not None else ()
+    )
+    kind = who.type
+
+    if kind is PrincipalType.ANONYMOUS or kind is PrincipalType.SERVICE:
+        if granted:
+            return Decision(
+                Outcome.ALLOWED,
+                Gate.RESOURCE,
+                tuple(ref for ref, _ in granted) + org,
+                (),
+                "allowed by the resource policy",
+            )
+        return Decision(
+            Outcome.IMPLICIT_DENY,
+            Gate.RESOURCE,
+            (),
+            (),
+            "no resource policy statement allows this caller",
+        )
+
+    resource_account = request.resource_account or _account_of(request.resource) or who.account
+    same_account = who.account is not None and who.account == resource_account
+
+    if kind is PrincipalType.ROOT:
+        if same_account:
+            return Decision(Outcome.ALLOWED, None, org, (), "the account root user has full access")
+        if granted:
+            return Decision(
+                Outcome.ALLOWED,
+                Gate.RESOURCE,
+                tuple(ref for ref, _ in granted) + org,
+                (),
+                "allowed by the other account's resource policy",
+            )
+        return Decision(
+            Outcome.IMPLICIT_DENY,
+            Gate.RESOURCE,
+            (),
+            (),
+            "cross-account request: the resource policy of the other account must allow it",
+        )
+
+    if same_account:
+        if identity_ref is not None and boundary_ok and session_ok:
+            return Decision(
+                Outcome.ALLOWED,
+                Gate.IDENTITY,
+                identity + caps + org,
+                (),
+                "allowed by an identity policy",
+            )
+        if granted:
+            direct = tuple(
+                ref
+                for ref, principal in granted
+                if principal is PrincipalMatch.DIRECT or principal is PrincipalMatch.EVERYONE
+            )
+            if direct:
+                return Decision(
+                    Outcome.ALLOWED,
+                    Gate.RESOURCE,
+                    direct + org,
+                    (),
+                    "allowed by the resource policy, which names this exact principal",
+                )
+            capped = tuple(ref for ref, principal in granted if principal is PrincipalMatch.ROLE)
+        else:
+            capped = ()
+        if capped and boundary_ok and session_ok:
+            return Decision(
+                Outcome.ALLOWED,
+                Gate.RESOURCE,
+                capped + caps + org,
+                (),
+                "allowed by the resource policy",
+            )
+        if identity or capped:
+            gate = Gate.BOUNDARY if not boundary_ok else Gate.SESSION
+            return Decision(
+                Outcome.IMPLICIT_DENY,
+                gate,
+                identity + capped,
+                (),
+                f"allowed, but the {gate.value} policy does not allow it",
+            )
+        return Decision(
+            Outcome.IMPLICIT_DENY, Gate.IDENTITY, (), (), "no identity or resource policy allows it"
+        )
+
+    # Cross-account: both sides must allow.
+    if not identity:
+        return Decision(
+            Outcome.IMPLICIT_DENY,
+            Gate.IDENTITY,
+            (),
+            (),
+            "no identity policy allows the cross-account request",
+        )
+    if not boundary_ok or not session_ok:
+        gate = Gate.BOUNDARY if not boundary_ok else Gate.SESSION
+        return Decision(
+            Outcome.IMPLICIT_DENY,
+            gate,
+            identity,
+            (),
+            f"allowed, but the {gate.value} policy does not allow it",
+        )
+    if not granted:
+        return Decision(
+            Outcome.IMPLICIT_DENY,
+            Gate.RESOURCE,
+            identity,
+            (),
+            "cross-account request: the resource policy of the other account must allow it too",
+        )
+    return Decision(
+        Outcome.ALLOWED,
+        Gate.RESOURCE,
+        identity + caps + tuple(ref for ref, _ in granted) + org,
+        (),
+        "allowed by the identity policy and the other account's resource policy",
+    )
+
+
+def _account_of(arn: str) -> str | None:
+    """`account_of` without its cache: request resources are mostly distinct."""
+    if not arn.startswith("arn:"):
+        return None
+    parts = arn.split(":", 5)
+    return (parts[4] or None) if len(parts) == 6 else None
+
+
+def evaluate_general(compiled: CompiledPolicySet, request: Request) -> Decision:
+    """Decide one request with three-valued statement matches (any context)."""
     who = parse_principal(request.principal)
     action = request.action.lower()
     service = action.split(":", 1)[0]
