@@ -19,6 +19,7 @@ the undecided statements is tried, and the answer is definite only when they all
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
 
@@ -232,125 +233,12 @@ def _decide_complete(
         (session_ref,) if session_ref is not None else ()
     )
     kind = who.type
-
-    if kind is PrincipalType.ANONYMOUS or kind is PrincipalType.SERVICE:
-        if granted:
-            return Decision(
-                Outcome.ALLOWED,
-                Gate.RESOURCE,
-                tuple(ref for ref, _ in granted) + org,
-                (),
-                "allowed by the resource policy",
-            )
-        return Decision(
-            Outcome.IMPLICIT_DENY,
-            Gate.RESOURCE,
-            (),
-            (),
-            "no resource policy statement allows this caller",
-        )
-
-    resource_account = request.resource_account or _account_of(request.resource) or who.account
-    same_account = who.account is not None and who.account == resource_account
-
-    if kind is PrincipalType.ROOT:
-        if same_account:
-            return Decision(Outcome.ALLOWED, None, org, (), "the account root user has full access")
-        if granted:
-            return Decision(
-                Outcome.ALLOWED,
-                Gate.RESOURCE,
-                tuple(ref for ref, _ in granted) + org,
-                (),
-                "allowed by the other account's resource policy",
-            )
-        return Decision(
-            Outcome.IMPLICIT_DENY,
-            Gate.RESOURCE,
-            (),
-            (),
-            "cross-account request: the resource policy of the other account must allow it",
-        )
-
-    if same_account:
-        if identity_ref is not None and boundary_ok and session_ok:
-            return Decision(
-                Outcome.ALLOWED,
-                Gate.IDENTITY,
-                identity + caps + org,
-                (),
-                "allowed by an identity policy",
-            )
-        if granted:
-            direct = tuple(
-                ref
-                for ref, principal in granted
-                if principal is PrincipalMatch.DIRECT or principal is PrincipalMatch.EVERYONE
-            )
-            if direct:
-                return Decision(
-                    Outcome.ALLOWED,
-                    Gate.RESOURCE,
-                    direct + org,
-                    (),
-                    "allowed by the resource policy, which names this exact principal",
-                )
-            capped = tuple(ref for ref, principal in granted if principal is PrincipalMatch.ROLE)
-        else:
-            capped = ()
-        if capped and boundary_ok and session_ok:
-            return Decision(
-                Outcome.ALLOWED,
-                Gate.RESOURCE,
-                capped + caps + org,
-                (),
-                "allowed by the resource policy",
-            )
-        if identity or capped:
-            gate = Gate.BOUNDARY if not boundary_ok else Gate.SESSION
-            return Decision(
-                Outcome.IMPLICIT_DENY,
-                gate,
-                identity + capped,
-                (),
-                f"allowed, but the {gate.value} policy does not allow it",
-            )
-        return Decision(
-            Outcome.IMPLICIT_DENY, Gate.IDENTITY, (), (), "no identity or resource policy allows it"
-        )
-
-    # Cross-account: both sides must allow.
-    if not identity:
-        return Decision(
-            Outcome.IMPLICIT_DENY,
-            Gate.IDENTITY,
-            (),
-            (),
-            "no identity policy allows the cross-account request",
-        )
-    if not boundary_ok or not session_ok:
-        gate = Gate.BOUNDARY if not boundary_ok else Gate.SESSION
-        return Decision(
-            Outcome.IMPLICIT_DENY,
-            gate,
-            identity,
-            (),
-            f"allowed, but the {gate.value} policy does not allow it",
-        )
-    if not granted:
-        return Decision(
-            Outcome.IMPLICIT_DENY,
-            Gate.RESOURCE,
-            identity,
-            (),
-            "cross-account request: the resource policy of the other account must allow it too",
-        )
-    return Decision(
-        Outcome.ALLOWED,
-        Gate.RESOURCE,
-        identity + caps + tuple(ref for ref, _ in granted) + org,
-        (),
-        "allowed by the identity policy and the other account's resource policy",
+    same_account = False
+    if kind is not PrincipalType.ANONYMOUS and kind is not PrincipalType.SERVICE:
+        resource_account = request.resource_account or _account_of(request.resource) or who.account
+        same_account = who.account is not None and who.account == resource_account
+    return _grant_decision(
+        kind, same_account, identity, caps, boundary_ok, session_ok, org, granted
     )
 
 
@@ -538,17 +426,40 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
     boundary_ok = not facts.has_boundary or bool(boundary)
     session_ok = not facts.has_session or bool(session)
     caps = _refs(boundary) + _refs(session)
-    identity_ok = bool(identity) and boundary_ok and session_ok
+    return _grant_decision(
+        facts.who.type,
+        facts.same_account,
+        _refs(identity),
+        caps,
+        boundary_ok,
+        session_ok,
+        org_refs,
+        [(h.statement.ref, h.principal) for h in resource],
+    )
 
-    if facts.who.type is PrincipalType.ANONYMOUS or facts.who.type is PrincipalType.SERVICE:
+
+def _grant_decision(
+    kind: PrincipalType,
+    same_account: bool,
+    identity: tuple[StatementRef, ...],
+    caps: tuple[StatementRef, ...],
+    boundary_ok: bool,
+    session_ok: bool,
+    org: tuple[StatementRef, ...],
+    granted: Sequence[tuple[StatementRef, PrincipalMatch | None]],
+) -> Decision:
+    """Steps 3 and 4 of the evaluation, shared by both paths once no Deny matched and every
+    organisation level allows: the Allows of the identity side (`identity`, capped by the
+    boundary and session policy, `caps`) and of the resource policy (`granted`, with how
+    each statement names the requester)."""
+    identity_ok = bool(identity) and boundary_ok and session_ok
+    resource = tuple(ref for ref, _ in granted)
+
+    if kind is PrincipalType.ANONYMOUS or kind is PrincipalType.SERVICE:
         # No identity policies exist for these callers: only the resource policy can allow.
         if resource:
             return Decision(
-                Outcome.ALLOWED,
-                Gate.RESOURCE,
-                _refs(resource) + org_refs,
-                (),
-                "allowed by the resource policy",
+                Outcome.ALLOWED, Gate.RESOURCE, resource + org, (), "allowed by the resource policy"
             )
         return Decision(
             Outcome.IMPLICIT_DENY,
@@ -558,19 +469,17 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
             "no resource policy statement allows this caller",
         )
 
-    if facts.who.type is PrincipalType.ROOT:
+    if kind is PrincipalType.ROOT:
         # The account root user has full access to its own account's resources; only
         # explicit denies and organisation policies (checked above) limit it (IAM User
         # Guide, "How AWS enforcement code logic evaluates requests").
-        if facts.same_account:
-            return Decision(
-                Outcome.ALLOWED, None, org_refs, (), "the account root user has full access"
-            )
+        if same_account:
+            return Decision(Outcome.ALLOWED, None, org, (), "the account root user has full access")
         if resource:
             return Decision(
                 Outcome.ALLOWED,
                 Gate.RESOURCE,
-                _refs(resource) + org_refs,
+                resource + org,
                 (),
                 "allowed by the other account's resource policy",
             )
@@ -582,35 +491,37 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
             "cross-account request: the resource policy of the other account must allow it",
         )
 
-    if facts.same_account:
+    if same_account:
         if identity_ok:
             return Decision(
                 Outcome.ALLOWED,
                 Gate.IDENTITY,
-                _refs(identity) + caps + org_refs,
+                identity + caps + org,
                 (),
                 "allowed by an identity policy",
             )
         # A statement that names the requester itself, or everyone (`"*"` matches the
         # session principal directly, as it matches an anonymous caller), is not capped by
         # an implicit deny in the boundary or session policy; one naming the role ARN is.
-        direct = [
-            h for h in resource if h.principal in (PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE)
-        ]
+        direct = tuple(
+            ref
+            for ref, principal in granted
+            if principal is PrincipalMatch.DIRECT or principal is PrincipalMatch.EVERYONE
+        )
         if direct:
             return Decision(
                 Outcome.ALLOWED,
                 Gate.RESOURCE,
-                _refs(direct) + org_refs,
+                direct + org,
                 (),
                 "allowed by the resource policy, which names this exact principal",
             )
-        capped = [h for h in resource if h.principal is PrincipalMatch.ROLE]
+        capped = tuple(ref for ref, principal in granted if principal is PrincipalMatch.ROLE)
         if capped and boundary_ok and session_ok:
             return Decision(
                 Outcome.ALLOWED,
                 Gate.RESOURCE,
-                _refs(capped) + caps + org_refs,
+                capped + caps + org,
                 (),
                 "allowed by the resource policy",
             )
@@ -619,7 +530,7 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
             return Decision(
                 Outcome.IMPLICIT_DENY,
                 gate,
-                _refs(identity) + _refs(capped),
+                identity + capped,
                 (),
                 f"allowed, but the {gate.value} policy does not allow it",
             )
@@ -641,7 +552,7 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
         return Decision(
             Outcome.IMPLICIT_DENY,
             gate,
-            _refs(identity),
+            identity,
             (),
             f"allowed, but the {gate.value} policy does not allow it",
         )
@@ -649,14 +560,14 @@ def _decide(active: list[_Hit], facts: _Facts) -> Decision:
         return Decision(
             Outcome.IMPLICIT_DENY,
             Gate.RESOURCE,
-            _refs(identity),
+            identity,
             (),
             "cross-account request: the resource policy of the other account must allow it too",
         )
     return Decision(
         Outcome.ALLOWED,
         Gate.RESOURCE,
-        _refs(identity) + caps + _refs(resource) + org_refs,
+        identity + caps + resource + org,
         (),
         "allowed by the identity policy and the other account's resource policy",
     )
