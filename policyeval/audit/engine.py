@@ -147,10 +147,13 @@ class AuditContext:
     def __init__(self, workspace: Workspace, options: AuditOptions | None = None) -> None:
         self.workspace = workspace
         self.options = options or AuditOptions()
-        self._sets: dict[str, PolicySet] = {}
-        self._compiled: dict[str, Any] = {}
-        self._decisions: dict[tuple[str, str, str], Decision] = {}
-        self._grants: dict[str, tuple[Grant, ...]] = {}
+        # Per-role caches are keyed by the role object, never by its name: two policy files
+        # named `policy.json` in different folders, or two roles of one name in different
+        # inputs, are different principals with different grants.
+        self._sets: dict[int, PolicySet] = {}
+        self._compiled: dict[tuple[int, int], Any] = {}
+        self._decisions: dict[tuple[int, int, str, str], Decision] = {}
+        self._grants: dict[int, tuple[Grant, ...]] = {}
         # INVARIANT: each entry keeps its role alive, so its id() is not reused meanwhile.
         self._attached: dict[int, tuple[Role, tuple[tuple[Policy, Span | None], ...]]] = {}
         self._patterns: dict[int, tuple[Role, tuple[bool, frozenset[str], tuple[str, ...]]]] = {}
@@ -160,8 +163,9 @@ class AuditContext:
         self._pattern_lists: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._mentioned: dict[tuple[int, str], bool] = {}
         self._probes: dict[str, str] = {}
-        # INVARIANT: policy sets used as cache keys by id() stay alive as long as the context.
-        self._keep: list[PolicySet] = []
+        # INVARIANT: roles and policy sets used as cache keys by id() stay here, alive, as
+        # long as the context, so no id() is reused meanwhile (rules make temporary ones).
+        self._alive: dict[int, object] = {}
         self.notes: list[str] = []
 
     @property
@@ -201,15 +205,23 @@ class AuditContext:
     def policy_set(self, role: Role) -> PolicySet:
         """The gates that apply to a role's own requests (identity, boundary, SCPs, RCPs),
         assembled by the resolver; missing attachments become notes."""
-        cached = self._sets.get(role.name)
+        key = self._key(role)
+        cached = self._sets.get(key)
         if cached is not None:
             return cached
         from policyeval.resolver.policy_sets import policy_set_for
 
         built, notes = policy_set_for(self.workspace, role)
         self.notes.extend(notes)
-        self._sets[role.name] = built
+        self._sets[key] = built
         return built
+
+    def _key(self, thing: object) -> int:
+        """A cache key for an object, kept alive with the context (see `_alive`)."""
+        key = id(thing)
+        if key not in self._alive:
+            self._alive[key] = thing
+        return key
 
     def decide(
         self,
@@ -226,7 +238,8 @@ class AuditContext:
         comes back CONDITIONAL with the deciding keys, never as a guess.
         """
         key = (
-            role.name if policy_set is None else f"{role.name}#{id(policy_set)}",
+            self._key(role),
+            0 if policy_set is None else self._key(policy_set),
             action,
             resource,
         )
@@ -236,7 +249,7 @@ class AuditContext:
                 return cached
         from policyeval.evaluator.request import Request
 
-        compiled = self._compile(role.name, policy_set or self.policy_set(role))
+        compiled = self._compile(role, policy_set or self.policy_set(role))
         request = Request(
             principal=self.role_arn(role),
             action=action,
@@ -249,11 +262,12 @@ class AuditContext:
             self._decisions[key] = decision
         return decision
 
-    def _compile(self, name: str, policy_set: PolicySet) -> Any:
-        key = f"{name}#{id(policy_set)}"
-        if key not in self._compiled:
-            self._compiled[key] = self._compiler.policy_set(policy_set)
-        return self._compiled[key]
+    def _compile(self, role: Role, policy_set: PolicySet) -> Any:
+        key = (self._key(role), self._key(policy_set))
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = self._compiler.policy_set(policy_set)
+        return found
 
     @cached_property
     def _compiler(self) -> PolicyCompiler:
@@ -344,7 +358,7 @@ class AuditContext:
         """What a role can do: each concrete action of its Allow statements, on each of
         their resource patterns, as the evaluator decides it (Denies, boundary and SCPs
         applied; conditions leave it conditional). Needs the action catalog."""
-        cached = self._grants.get(role.name)
+        cached = self._grants.get(self._key(role))
         if cached is not None:
             return cached
         catalog = self.catalog
@@ -377,7 +391,7 @@ class AuditContext:
                             ),
                         )
         result = tuple(found.values())
-        self._grants[role.name] = result
+        self._grants[self._key(role)] = result
         return result
 
     # -- roles in use -------------------------------------------------------------------

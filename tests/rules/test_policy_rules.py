@@ -197,3 +197,25 @@ def test_policy_model_is_unused_by_statement_helper() -> None:
     st = Statement(effect=Effect.ALLOW, action=("*",), resource=("*",))
     ws = Workspace(roles=(Role(name="r", inline=(PolicyModel(name="p", statements=(st,)),)),))
     assert [f.code for f in audit(ws, "PE101").findings] == ["PE101"]
+
+
+def test_policies_of_one_name_in_different_files_are_audited_apart() -> None:
+    """Two `policy.json` files in different folders are two principals: the audit caches
+    its decisions per principal, not per name (a name-keyed cache reported only the first)."""
+    first = policy("policy", allow("s3:GetObject"), path="a/policy.json")
+    second = policy("policy", allow("secretsmanager:GetSecretValue"), path="b/policy.json")
+    result = audit(Workspace(account=ACCOUNT, policies=(first, second)), "PE103")
+    found = sorted((f.span.path if f.span else "", f.notes) for f in result.findings)
+    assert found == [
+        ("a/policy.json", ("actions: s3:GetObject",)),
+        ("b/policy.json", ("actions: secretsmanager:GetSecretValue",)),
+    ]
+
+
+def test_roles_of_one_name_in_different_inputs_are_audited_apart() -> None:
+    secret = "arn:aws:secretsmanager:us-east-1:111122223333:secret:orders-db"
+    read = "secretsmanager:GetSecretValue"
+    wide = Role(name="app", inline=(policy("wide", allow(read), path="one/app.json"),))
+    narrow = Role(name="app", inline=(policy("narrow", allow(read, secret), path="two/app.json"),))
+    result = audit(Workspace(account=ACCOUNT, roles=(narrow, wide)), "PE103")
+    assert [f.span.path if f.span else "" for f in result.findings] == ["one/app.json"]
