@@ -129,8 +129,16 @@ def test_matching_unconditional_deny_never_allows(case: Case, where: str) -> Non
         boundary["Statement"].append(unconditional_deny(case)["Statement"][0])
         denied["permissionBoundaries"] = [boundary]
     else:
-        denied["scps"] = [*(denied.get("scps") or []), [unconditional_deny(case)]]
+        denied["scps"] = [*_levels(denied.get("scps")), [unconditional_deny(case)]]
     assert decision(denied) == "ExplicitDeny"
+
+
+def _levels(raw: Any) -> list[Any]:
+    """Organisation policies as levels: the batch format also takes a flat list of
+    policies as one level, and a level added to such a list must not join it."""
+    if not raw:
+        return []
+    return list(raw) if all(isinstance(item, list) for item in raw) else [raw]
 
 
 @given(cases(), cases(), st.sampled_from(("boundary", "scp", "rcp")))
@@ -150,12 +158,12 @@ def test_boundary_scp_or_rcp_never_turns_deny_into_allow(
     if gate == "boundary":
         guarded["permissionBoundaries"] = [guard]
     elif gate == "scp":
-        guarded["scps"] = [*(guarded.get("scps") or []), [guard]]
+        guarded["scps"] = [*_levels(guarded.get("scps")), [guard]]
     else:
         rcp = copy.deepcopy(guard)
         for statement in rcp["Statement"]:
             statement["Principal"] = "*"
-        guarded["rcps"] = [*(guarded.get("rcps") or []), [rcp]]
+        guarded["rcps"] = [*_levels(guarded.get("rcps")), [rcp]]
     after = decision(guarded)
     if before != "Allow":
         assert after != "Allow"
