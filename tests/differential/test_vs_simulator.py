@@ -109,7 +109,17 @@ def test_corpus_agrees_with_simulator_except_listed_deviations(
 
 def test_generated_cases_agree_with_simulator(simulator: SimulatorDecider) -> None:
     """10,000+ catalogue-built cases; the generator avoids the listed deviations by design."""
-    cases = random_cases(SEED, GENERATED)
+    _agree_on(random_cases(SEED, GENERATED), simulator, MIN_COMPARED)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", (11, 22, 33, 44, 55, 66))
+def test_more_seeds_agree_with_simulator(simulator: SimulatorDecider, seed: int) -> None:
+    """A long campaign (`make deep`): 10,000 more cases per seed, new ground each."""
+    _agree_on(random_cases(seed, 10_000), simulator, 9_500)
+
+
+def _agree_on(cases: list[Case], simulator: SimulatorDecider, minimum: int) -> None:
     ours = PolicyevalDecider().decide_many(cases)
     theirs = simulator.decide_many(cases)
     compared = 0
@@ -121,7 +131,7 @@ def test_generated_cases_agree_with_simulator(simulator: SimulatorDecider) -> No
         assert mine.get("decision") is not None, f"policyeval failed on {case['id']}: {mine}"
         if mine["decision"] != other["decision"]:
             disagreements.append(_show(case, mine, other))
-    assert compared >= MIN_COMPARED, f"only {compared} generated cases were comparable"
+    assert compared >= minimum, f"only {compared} generated cases were comparable"
     assert not disagreements, (
         f"{len(disagreements)} disagreements in {compared} cases "
         "(shrink one with `python -m tests.differential.minimise`):\n"
