@@ -93,6 +93,8 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     rcps_apply = bool(compiled.rcps) and _rcps_apply(who, action.split(":", 1)[0])
     has_boundary = compiled.boundary is not None
 
+    # The Deny and Allow loops below test a statement the same way, written out in each:
+    # this is the hot path, and a shared helper costs a call per statement.
     denied: list[tuple[CompiledStatement, int]] = []
     for kind, slot, statements in denies:
         if kind == KIND_SCP:
