@@ -390,6 +390,7 @@ class CompiledPolicy:
 
     __slots__ = (
         "_by_action",
+        "_by_split_action",
         "_exact",
         "_split",
         "_split_other",
@@ -447,6 +448,7 @@ class CompiledPolicy:
             service: (tuple(deny), tuple(allow)) for service, (deny, allow) in buckets.items()
         }
         self._split_other: tuple[Statements, Statements] = (tuple(other[0]), tuple(other[1]))
+        self._by_split_action: dict[str, tuple[Statements, Statements]] = {}
 
     @property
     def exact(self) -> dict[str, tuple[CompiledStatement, ...]]:
@@ -483,6 +485,22 @@ class CompiledPolicy:
         """(Deny statements, Allow statements) whose Action / NotAction can name an action
         of `service`, each in statement order."""
         return self._split.get(service, self._split_other)
+
+    def split_for_action(self, action: str) -> tuple[Statements, Statements]:
+        """`split_for_service`, narrowed to the statements whose Action / NotAction names
+        `action` (lower-cased); memoised per policy, so every policy set that shares this
+        policy shares the work."""
+        found = self._by_split_action.get(action)
+        if found is None:
+            deny, allow = self._split.get(action.split(":", 1)[0], self._split_other)
+            found = (
+                tuple([s for s in deny if s.action_check(action)]),
+                tuple([s for s in allow if s.action_check(action)]),
+            )
+            if len(self._by_split_action) >= _ACTION_CACHE_SIZE:
+                self._by_split_action.clear()
+            self._by_split_action[action] = found
+        return found
 
     def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
         """Statements whose Action / NotAction matches `action` (lower-cased), memoised:
@@ -535,8 +553,8 @@ Statements = tuple["CompiledStatement", ...]
 #: from the gate the policy sits at) and the slot its gate and organisation level fill once
 #: an Allow there matches (-1 for the resource gate, whose every match counts).
 FastGroups = tuple[tuple[int, int, Statements], ...]
-#: (Deny groups, Allow groups, whether every statement in them names the action).
-FastPlan = tuple[FastGroups, FastGroups, bool]
+#: (Deny groups, Allow groups), every statement in them naming the action.
+FastPlan = tuple[FastGroups, FastGroups]
 
 #: Slots of the gates that hold one Allow each (organisation levels: `level * 8 + code`).
 _SLOT_IDENTITY = 0
@@ -558,58 +576,63 @@ class CompiledPolicySet:
         default_factory=dict, compare=False, repr=False
     )
     _fast_plans: dict[str, FastPlan] = field(default_factory=dict, compare=False, repr=False)
-    _service_plans: dict[str, tuple[FastGroups, FastGroups]] = field(
-        default_factory=dict, compare=False, repr=False
+    _members: list[tuple[int, int, CompiledPolicy]] = field(
+        default_factory=list, compare=False, repr=False
     )
-    _seen: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def fast_plan(self, action: str) -> FastPlan:
         """The statements `plan(action)` lists, as Deny and Allow groups (same order), for
-        the engine's fast path. The first time an action is asked about, the groups are its
-        service's (`checked` False: the engine tests each statement's action); from the
-        second time on, only the statements that name the action, memoised per action."""
-        service = action.split(":", 1)[0]
-        groups = self._service_plans.get(service) or self._service_plan(service)
-        if action not in self._seen:
-            if len(self._seen) >= _ACTION_CACHE_SIZE:
-                self._seen.clear()
-            self._seen.add(action)
-            return (*groups, False)
-        found = (_for_action(groups[0], action), _for_action(groups[1], action), True)
-        if len(self._fast_plans) >= _ACTION_CACHE_SIZE:
-            self._fast_plans.clear()
-        self._fast_plans[action] = found
-        return found
-
-    def _service_plan(self, service: str) -> tuple[FastGroups, FastGroups]:
+        the engine's fast path; memoised per action. Each policy's statements for the
+        action come from that policy's own memo (`split_for_action`), so a set built for
+        one request (a role's policies plus a one-off resource policy) reuses the work
+        done for every other set that shares the role's policies."""
+        members = self._members or self._list_members()
         denies: list[tuple[int, int, Statements]] = []
         allows: list[tuple[int, int, Statements]] = []
+        for kind, slot, policy in members:
+            found = policy._by_split_action.get(action)
+            deny, allow = found if found is not None else policy.split_for_action(action)
+            if deny:
+                denies.append((kind, slot, deny))
+            if allow:
+                allows.append((kind, slot, allow))
+        plan = (tuple(denies), tuple(allows))
+        if len(self._fast_plans) >= _ACTION_CACHE_SIZE:
+            self._fast_plans.clear()
+        self._fast_plans[action] = plan
+        return plan
 
-        def place(kind: int, slot: int, policy: CompiledPolicy | None) -> None:
-            if policy is not None:
-                deny, allow = policy._split.get(service, policy._split_other)
-                if deny:
-                    denies.append((kind, slot, deny))
-                if allow:
-                    allows.append((kind, slot, allow))
+    def with_resource_policy(self, policy: Policy | None) -> CompiledPolicySet:
+        """This set with `policy` as its resource policy (None: without one). Every other
+        compiled policy, and what it has learnt about actions, is shared: compile a
+        principal's policies once, then pair them with each resource's own policy."""
+        return CompiledPolicySet(
+            identity=self.identity,
+            boundary=self.boundary,
+            session=self.session,
+            resource=CompiledPolicy(policy, Gate.RESOURCE) if policy is not None else None,
+            scps=self.scps,
+            rcps=self.rcps,
+        )
 
+    def _list_members(self) -> list[tuple[int, int, CompiledPolicy]]:
+        """Every policy of the set with its kind (`KIND_*`) and slot, in plan order."""
+        members = self._members
         for policy in self.identity:
-            place(KIND_PLAIN, _SLOT_IDENTITY, policy)
-        place(KIND_PLAIN, _SLOT_BOUNDARY, self.boundary)
-        place(KIND_PLAIN, _SLOT_SESSION, self.session)
-        place(KIND_RESOURCE, -1, self.resource)
+            members.append((KIND_PLAIN, _SLOT_IDENTITY, policy))
+        if self.boundary is not None:
+            members.append((KIND_PLAIN, _SLOT_BOUNDARY, self.boundary))
+        if self.session is not None:
+            members.append((KIND_PLAIN, _SLOT_SESSION, self.session))
+        if self.resource is not None:
+            members.append((KIND_RESOURCE, -1, self.resource))
         for kind, code, levels in (
             (KIND_SCP, _SLOT_SCP, self.scps),
             (KIND_RCP, _SLOT_RCP, self.rcps),
         ):
             for depth, level in enumerate(levels):
-                for policy in level:
-                    place(kind, depth * 8 + code, policy)
-        found = (tuple(denies), tuple(allows))
-        if len(self._service_plans) >= _ACTION_CACHE_SIZE:
-            self._service_plans.clear()
-        self._service_plans[service] = found
-        return found
+                members.extend((kind, depth * 8 + code, policy) for policy in level)
+        return members
 
     def plan(self, action: str) -> tuple[PlanEntry, ...]:
         """Every statement of every gate whose Action / NotAction matches `action`
@@ -638,15 +661,6 @@ class CompiledPolicySet:
         result = tuple(entries)
         self._plans[action] = result
         return result
-
-
-def _for_action(groups: FastGroups, action: str) -> FastGroups:
-    out = []
-    for kind, slot, statements in groups:
-        chosen = tuple([s for s in statements if s.action_check(action)])
-        if chosen:
-            out.append((kind, slot, chosen))
-    return tuple(out)
 
 
 def compile_policies(policies: PolicySet) -> CompiledPolicySet:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import product
 
 from policyeval.compiler.arn import (
@@ -83,14 +84,14 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     """
     if request.unknown_keys or not request.context_complete:
         return evaluate_general(compiled, request)
-    who = parse_principal(request.principal)
+    who, scp_subject, rcp_subject = _caller(request.principal)
     action = request.action.lower()
     plan = compiled._fast_plans.get(action)
-    denies, allows, checked = plan if plan is not None else compiled.fast_plan(action)
+    denies, allows = plan if plan is not None else compiled.fast_plan(action)
     context = request.context  # keys already lower-cased by Request
     resource = request.resource
-    scps_apply = bool(compiled.scps) and _scps_apply(who)
-    rcps_apply = bool(compiled.rcps) and _rcps_apply(who, action.split(":", 1)[0])
+    scps_apply = scp_subject and bool(compiled.scps)
+    rcps_apply = rcp_subject and bool(compiled.rcps) and action.split(":", 1)[0] in RCP_SERVICES
     has_boundary = compiled.boundary is not None
 
     # The Deny and Allow loops below test a statement the same way, written out in each:
@@ -103,8 +104,6 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         elif kind == KIND_RCP and not rcps_apply:
             continue
         for statement in statements:
-            if not checked and not statement.action_check(action):
-                continue
             if kind >= KIND_RCP and statement.principal_match(who, has_boundary) is None:
                 continue
             mode = statement.resource_mode
@@ -135,8 +134,6 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         if slot in allowed:
             continue
         for statement in statements:
-            if not checked and not statement.action_check(action):
-                continue
             if kind >= KIND_RCP:
                 principal = statement.principal_match(who, has_boundary)
                 if principal is None:
@@ -184,18 +181,41 @@ _SLOT_SESSION = 2
 _SLOT_SCP = 4
 _SLOT_RCP = 5
 
+# Enum members the hot path names, bound once: on Python 3.11 reading `Outcome.ALLOWED`
+# from the class goes through a descriptor and costs about five times a global read.
+_ALLOWED = Outcome.ALLOWED
+_IMPLICIT_DENY = Outcome.IMPLICIT_DENY
+_EXPLICIT_DENY = Outcome.EXPLICIT_DENY
+_SCP = Gate.SCP
+_RCP = Gate.RCP
+_RESOURCE = Gate.RESOURCE
+_IDENTITY = Gate.IDENTITY
+_BOUNDARY = Gate.BOUNDARY
+_SESSION = Gate.SESSION
+_ANONYMOUS = PrincipalType.ANONYMOUS
+_SERVICE = PrincipalType.SERVICE
+_ROOT = PrincipalType.ROOT
+_DIRECT = PrincipalMatch.DIRECT
+_EVERYONE = PrincipalMatch.EVERYONE
+_ROLE_MATCH = PrincipalMatch.ROLE
+_DENY_REASON = {gate: f"explicit deny in the {gate.value} policy" for gate in Gate}
+
 
 def _explicit_deny(denied: list[tuple[CompiledStatement, int]]) -> Decision:
     """`_decide`'s first rule for the fast path: the first gate in `_DENY_ORDER` with a
     matching Deny decides, with its Deny statements in plan order."""
-    gates = [Gate.RESOURCE if slot < 0 else _GATE_OF_SLOT[slot & 7] for _, slot in denied]
+    if len(denied) == 1:
+        statement, slot = denied[0]
+        gate = _RESOURCE if slot < 0 else _GATE_OF_SLOT[slot & 7]
+        return Decision(_EXPLICIT_DENY, gate, (statement.ref,), (), _DENY_REASON[gate])
+    gates = [_RESOURCE if slot < 0 else _GATE_OF_SLOT[slot & 7] for _, slot in denied]
     gate = min(gates, key=_DENY_ORDER.index)
     return Decision(
-        Outcome.EXPLICIT_DENY,
+        _EXPLICIT_DENY,
         gate,
-        tuple(s.ref for (s, _), g in zip(denied, gates, strict=True) if g is gate),
+        tuple([s.ref for (s, _), g in zip(denied, gates, strict=True) if g is gate]),
         (),
-        f"explicit deny in the {gate.value} policy",
+        _DENY_REASON[gate],
     )
 
 
@@ -213,34 +233,47 @@ def _decide_complete(
     same statement references and reasons."""
     # 2. Organisation gates: every level must allow.
     org: tuple[StatementRef, ...] = ()
-    for gate, code, count in ((Gate.RCP, _SLOT_RCP, rcp_levels), (Gate.SCP, _SLOT_SCP, scp_levels)):
-        for depth in range(count):
-            ref = allowed.get(depth * 8 + code)
-            if ref is None:
-                return Decision(
-                    Outcome.IMPLICIT_DENY,
-                    gate,
-                    (),
-                    (),
-                    f"no {gate.value.upper()} at organisation level {depth + 1} allows the request",
-                )
-            org += (ref,)
-    identity_ref = allowed.get(_SLOT_IDENTITY)
-    boundary_ref = allowed.get(_SLOT_BOUNDARY)
-    session_ref = allowed.get(_SLOT_SESSION)
+    if rcp_levels or scp_levels:
+        for gate, code, count in ((_RCP, _SLOT_RCP, rcp_levels), (_SCP, _SLOT_SCP, scp_levels)):
+            for depth in range(count):
+                ref = allowed.get(depth * 8 + code)
+                if ref is None:
+                    return _no_org_allow(gate, depth)
+                org += (ref,)
+    get = allowed.get
+    identity_ref = get(_SLOT_IDENTITY)
     identity = (identity_ref,) if identity_ref is not None else ()
-    boundary_ok = compiled.boundary is None or boundary_ref is not None
-    session_ok = compiled.session is None or session_ref is not None
-    caps = ((boundary_ref,) if boundary_ref is not None else ()) + (
-        (session_ref,) if session_ref is not None else ()
-    )
+    caps: tuple[StatementRef, ...] = ()
+    boundary_ok = session_ok = True
+    if compiled.boundary is not None:
+        boundary_ref = get(_SLOT_BOUNDARY)
+        if boundary_ref is None:
+            boundary_ok = False
+        else:
+            caps = (boundary_ref,)
+    if compiled.session is not None:
+        session_ref = get(_SLOT_SESSION)
+        if session_ref is None:
+            session_ok = False
+        else:
+            caps += (session_ref,)
     kind = who.type
     same_account = False
-    if kind is not PrincipalType.ANONYMOUS and kind is not PrincipalType.SERVICE:
+    if kind is not _ANONYMOUS and kind is not _SERVICE:
         resource_account = request.resource_account or _account_of(request.resource) or who.account
         same_account = who.account is not None and who.account == resource_account
     return _grant_decision(
         kind, same_account, identity, caps, boundary_ok, session_ok, org, granted
+    )
+
+
+def _no_org_allow(gate: Gate, depth: int) -> Decision:
+    return Decision(
+        Outcome.IMPLICIT_DENY,
+        gate,
+        (),
+        (),
+        f"no {gate.value.upper()} at organisation level {depth + 1} allows the request",
     )
 
 
@@ -351,6 +384,14 @@ def evaluate_general(compiled: CompiledPolicySet, request: Request) -> Decision:
     )
 
 
+@lru_cache(maxsize=4096)
+def _caller(principal: str) -> tuple[PrincipalIdentity, bool, bool]:
+    """The parsed principal, whether SCPs apply to it, and whether RCPs do (for the
+    services RCPs cover): the same for every request the principal makes."""
+    who = parse_principal(principal)
+    return who, _scps_apply(who), _rcps_apply(who, "s3")
+
+
 def _scps_apply(who: PrincipalIdentity) -> bool:
     """SCPs limit IAM principals of member accounts; not service principals, anonymous
     callers or service-linked roles (AWS Organizations User Guide, "Service control policies")."""
@@ -455,39 +496,39 @@ def _grant_decision(
     boundary and session policy, `caps`) and of the resource policy (`granted`, with how
     each statement names the requester)."""
     identity_ok = bool(identity) and boundary_ok and session_ok
-    resource = tuple(ref for ref, _ in granted)
+    resource = tuple([ref for ref, _ in granted]) if granted else ()
 
-    if kind is PrincipalType.ANONYMOUS or kind is PrincipalType.SERVICE:
+    if kind is _ANONYMOUS or kind is _SERVICE:
         # No identity policies exist for these callers: only the resource policy can allow.
         if resource:
             return Decision(
-                Outcome.ALLOWED, Gate.RESOURCE, resource + org, (), "allowed by the resource policy"
+                _ALLOWED, _RESOURCE, resource + org, (), "allowed by the resource policy"
             )
         return Decision(
-            Outcome.IMPLICIT_DENY,
-            Gate.RESOURCE,
+            _IMPLICIT_DENY,
+            _RESOURCE,
             (),
             (),
             "no resource policy statement allows this caller",
         )
 
-    if kind is PrincipalType.ROOT:
+    if kind is _ROOT:
         # The account root user has full access to its own account's resources; only
         # explicit denies and organisation policies (checked above) limit it (IAM User
         # Guide, "How AWS enforcement code logic evaluates requests").
         if same_account:
-            return Decision(Outcome.ALLOWED, None, org, (), "the account root user has full access")
+            return Decision(_ALLOWED, None, org, (), "the account root user has full access")
         if resource:
             return Decision(
-                Outcome.ALLOWED,
-                Gate.RESOURCE,
+                _ALLOWED,
+                _RESOURCE,
                 resource + org,
                 (),
                 "allowed by the other account's resource policy",
             )
         return Decision(
-            Outcome.IMPLICIT_DENY,
-            Gate.RESOURCE,
+            _IMPLICIT_DENY,
+            _RESOURCE,
             (),
             (),
             "cross-account request: the resource policy of the other account must allow it",
@@ -496,8 +537,8 @@ def _grant_decision(
     if same_account:
         if identity_ok:
             return Decision(
-                Outcome.ALLOWED,
-                Gate.IDENTITY,
+                _ALLOWED,
+                _IDENTITY,
                 identity + caps + org,
                 (),
                 "allowed by an identity policy",
@@ -506,53 +547,51 @@ def _grant_decision(
         # session principal directly, as it matches an anonymous caller), is not capped by
         # an implicit deny in the boundary or session policy; one naming the role ARN is.
         direct = tuple(
-            ref
-            for ref, principal in granted
-            if principal is PrincipalMatch.DIRECT or principal is PrincipalMatch.EVERYONE
+            [ref for ref, principal in granted if principal is _DIRECT or principal is _EVERYONE]
         )
         if direct:
             return Decision(
-                Outcome.ALLOWED,
-                Gate.RESOURCE,
+                _ALLOWED,
+                _RESOURCE,
                 direct + org,
                 (),
                 "allowed by the resource policy, which names this exact principal",
             )
-        capped = tuple(ref for ref, principal in granted if principal is PrincipalMatch.ROLE)
+        capped = tuple([ref for ref, principal in granted if principal is _ROLE_MATCH])
         if capped and boundary_ok and session_ok:
             return Decision(
-                Outcome.ALLOWED,
-                Gate.RESOURCE,
+                _ALLOWED,
+                _RESOURCE,
                 capped + caps + org,
                 (),
                 "allowed by the resource policy",
             )
         if identity or capped:
-            gate = Gate.BOUNDARY if not boundary_ok else Gate.SESSION
+            gate = _BOUNDARY if not boundary_ok else _SESSION
             return Decision(
-                Outcome.IMPLICIT_DENY,
+                _IMPLICIT_DENY,
                 gate,
                 identity + capped,
                 (),
                 f"allowed, but the {gate.value} policy does not allow it",
             )
         return Decision(
-            Outcome.IMPLICIT_DENY, Gate.IDENTITY, (), (), "no identity or resource policy allows it"
+            _IMPLICIT_DENY, _IDENTITY, (), (), "no identity or resource policy allows it"
         )
 
     # Cross-account: both sides must allow.
     if not identity:
         return Decision(
-            Outcome.IMPLICIT_DENY,
-            Gate.IDENTITY,
+            _IMPLICIT_DENY,
+            _IDENTITY,
             (),
             (),
             "no identity policy allows the cross-account request",
         )
     if not boundary_ok or not session_ok:
-        gate = Gate.BOUNDARY if not boundary_ok else Gate.SESSION
+        gate = _BOUNDARY if not boundary_ok else _SESSION
         return Decision(
-            Outcome.IMPLICIT_DENY,
+            _IMPLICIT_DENY,
             gate,
             identity,
             (),
@@ -560,15 +599,15 @@ def _grant_decision(
         )
     if not resource:
         return Decision(
-            Outcome.IMPLICIT_DENY,
-            Gate.RESOURCE,
+            _IMPLICIT_DENY,
+            _RESOURCE,
             identity,
             (),
             "cross-account request: the resource policy of the other account must allow it too",
         )
     return Decision(
-        Outcome.ALLOWED,
-        Gate.RESOURCE,
+        _ALLOWED,
+        _RESOURCE,
         identity + caps + resource + org,
         (),
         "allowed by the identity policy and the other account's resource policy",
