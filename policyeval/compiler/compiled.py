@@ -494,8 +494,8 @@ class CompiledPolicy:
         if found is None:
             deny, allow = self._split.get(action.split(":", 1)[0], self._split_other)
             found = (
-                tuple([s for s in deny if s.action_check(action)]),
-                tuple([s for s in allow if s.action_check(action)]),
+                tuple([s for s in deny if s.action_check(action)]) if deny else (),
+                tuple([s for s in allow if s.action_check(action)]) if allow else (),
             )
             if len(self._by_split_action) >= _ACTION_CACHE_SIZE:
                 self._by_split_action.clear()
@@ -579,6 +579,8 @@ class CompiledPolicySet:
     _members: list[tuple[int, int, CompiledPolicy]] = field(
         default_factory=list, compare=False, repr=False
     )
+    #: For a set made by `with_resource_policy`: the set it extends, whose plans it reuses.
+    _base: CompiledPolicySet | None = field(default=None, compare=False, repr=False)
 
     def fast_plan(self, action: str) -> FastPlan:
         """The statements `plan(action)` lists, as Deny and Allow groups (same order), for
@@ -586,6 +588,21 @@ class CompiledPolicySet:
         action come from that policy's own memo (`split_for_action`), so a set built for
         one request (a role's policies plus a one-off resource policy) reuses the work
         done for every other set that shares the role's policies."""
+        base = self._base
+        if base is not None and self.resource is not None:
+            # The base set's groups, then this set's resource policy (the order of groups of
+            # different gates does not change a decision or its explanation).
+            found = base._fast_plans.get(action)
+            base_denies, base_allows = found if found is not None else base.fast_plan(action)
+            deny, allow = self.resource.split_for_action(action)
+            plan = (
+                base_denies + ((KIND_RESOURCE, -1, deny),) if deny else base_denies,
+                base_allows + ((KIND_RESOURCE, -1, allow),) if allow else base_allows,
+            )
+            if len(self._fast_plans) >= _ACTION_CACHE_SIZE:
+                self._fast_plans.clear()
+            self._fast_plans[action] = plan
+            return plan
         members = self._members or self._list_members()
         denies: list[tuple[int, int, Statements]] = []
         allows: list[tuple[int, int, Statements]] = []
@@ -606,6 +623,14 @@ class CompiledPolicySet:
         """This set with `policy` as its resource policy (None: without one). Every other
         compiled policy, and what it has learnt about actions, is shared: compile a
         principal's policies once, then pair them with each resource's own policy."""
+        base = self._base or self
+        if base.resource is not None:  # compiled with a resource policy: make the base once
+            base = CompiledPolicySet(
+                self.identity, self.boundary, self.session, None, self.scps, self.rcps
+            )
+            object.__setattr__(self, "_base", base)  # a memo, like the plans
+        if policy is None:
+            return base
         return CompiledPolicySet(
             identity=self.identity,
             boundary=self.boundary,
@@ -613,6 +638,7 @@ class CompiledPolicySet:
             resource=CompiledPolicy(policy, Gate.RESOURCE) if policy is not None else None,
             scps=self.scps,
             rcps=self.rcps,
+            _base=base,
         )
 
     def _list_members(self) -> list[tuple[int, int, CompiledPolicy]]:
