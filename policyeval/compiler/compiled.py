@@ -592,12 +592,12 @@ class CompiledPolicySet:
         if base is not None and self.resource is not None:
             # The base set's groups, then this set's resource policy (the order of groups of
             # different gates does not change a decision or its explanation).
-            found = base._fast_plans.get(action)
-            base_denies, base_allows = found if found is not None else base.fast_plan(action)
-            deny, allow = self.resource.split_for_action(action)
+            known = base._fast_plans.get(action)
+            base_denies, base_allows = known if known is not None else base.fast_plan(action)
+            own_deny, own_allow = self.resource.split_for_action(action)
             plan = (
-                base_denies + ((KIND_RESOURCE, -1, deny),) if deny else base_denies,
-                base_allows + ((KIND_RESOURCE, -1, allow),) if allow else base_allows,
+                (*base_denies, (KIND_RESOURCE, -1, own_deny)) if own_deny else base_denies,
+                (*base_allows, (KIND_RESOURCE, -1, own_allow)) if own_allow else base_allows,
             )
             if len(self._fast_plans) >= _ACTION_CACHE_SIZE:
                 self._fast_plans.clear()
