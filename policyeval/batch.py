@@ -308,6 +308,16 @@ def _compile_with_segment(
     """`compile_case` for a case whose role policies come from a known segment: the set is
     keyed on the segment (its exact text) and the other policy fields' content."""
     request = _request_only(case)
+    if _ROLE_FIELDS.isdisjoint(case):
+        # The role's policies are all in the segment: its compiled set serves every case,
+        # paired with the case's own resource policy when there is one.
+        base = segment.compiled
+        if base is None:
+            base = segment.compiled = _compile_set(segment.members)
+        raw = case.get("resourcePolicy")
+        if not raw:
+            return base, request
+        return base.with_resource_policy(_CACHE.get(raw, "resource", Gate.RESOURCE)), request
     key = (segment.number, _fingerprint(tuple(case.get(f) for f in _POLICY_FIELDS), "case"))
     found = _SEGMENT_SETS.get(key)
     if found is not None:
@@ -349,12 +359,14 @@ _SEGMENTS_SIZE = 256
 
 
 class _Segment:
-    __slots__ = ("members", "number", "text")
+    __slots__ = ("compiled", "members", "number", "text")
 
     def __init__(self, number: int, text: str, members: dict[str, Any]) -> None:
         self.number = number
         self.text = text
         self.members = members
+        #: The members' compiled set without a resource policy, made on first use.
+        self.compiled: CompiledPolicySet | None = None
 
 
 _SEGMENTS: dict[str, list[_Segment]] = {}

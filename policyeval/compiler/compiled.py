@@ -619,7 +619,7 @@ class CompiledPolicySet:
         self._fast_plans[action] = plan
         return plan
 
-    def with_resource_policy(self, policy: Policy | None) -> CompiledPolicySet:
+    def with_resource_policy(self, policy: Policy | CompiledPolicy | None) -> CompiledPolicySet:
         """This set with `policy` as its resource policy (None: without one). Every other
         compiled policy, and what it has learnt about actions, is shared: compile a
         principal's policies once, then pair them with each resource's own policy."""
@@ -635,7 +635,9 @@ class CompiledPolicySet:
             identity=self.identity,
             boundary=self.boundary,
             session=self.session,
-            resource=CompiledPolicy(policy, Gate.RESOURCE) if policy is not None else None,
+            resource=policy
+            if isinstance(policy, CompiledPolicy)
+            else CompiledPolicy(policy, Gate.RESOURCE),
             scps=self.scps,
             rcps=self.rcps,
             _base=base,
