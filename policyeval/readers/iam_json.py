@@ -37,7 +37,21 @@ from policyeval.model.policy import (
     Principal,
     Statement,
 )
+from policyeval.model.trusted import trusted
 from policyeval.readers.positions import InputError, key_span, load_json, span_at, span_of
+
+# Nodes are built from values this reader has checked and turned into plain `str` (`_str`):
+# validating them again could change nothing (tests/unit/test_iam_json_trusted.py).
+_new_policy = trusted(Policy)
+_new_statement = trusted(Statement)
+_new_principal = trusted(Principal)
+_new_condition = trusted(Condition)
+
+
+def _str(value: str) -> str:
+    """A plain `str` (the position-aware loader hands out a `str` subclass)."""
+    return value if type(value) is str else str.__str__(value)
+
 
 _TOP = {"Version", "Id", "Statement"}
 _STATEMENT = {
@@ -180,11 +194,11 @@ def _policy(doc: dict[str, Any], name: str, out: _Collector) -> Policy | None:
         if stmt is not None:
             statements.append(stmt)
     doc_id = doc.get("Id")
-    return Policy(
-        name=name,
+    return _new_policy(
+        name=_str(name),
         statements=tuple(statements),
-        version=version if isinstance(version, str) else None,
-        id=doc_id if isinstance(doc_id, str) else None,
+        version=_str(version) if isinstance(version, str) else None,
+        id=_str(doc_id) if isinstance(doc_id, str) else None,
         span=out.span(doc),
     )
 
@@ -251,9 +265,9 @@ def _statement(stmt: dict[str, Any], out: _Collector, where: Span | None) -> Sta
     conditions = _conditions(stmt, out)
     if len(out.items) > errors_before or effect is None:
         return None
-    return Statement(
+    return _new_statement(
         effect=effect,
-        sid=sid if isinstance(sid, str) else None,
+        sid=_str(sid) if isinstance(sid, str) else None,
         action=action,
         not_action=not_action,
         resource=resource,
@@ -270,7 +284,7 @@ def _principals(stmt: dict[str, Any], key: str, out: _Collector) -> tuple[Princi
         return None
     value = stmt[key]
     if value == "*":
-        return (Principal("*", "*", out.span(stmt, key)),)
+        return (_new_principal("*", "*", out.span(stmt, key)),)
     if not isinstance(value, dict) or not value:
         out.error(
             "PE048",
@@ -294,7 +308,7 @@ def _principals(stmt: dict[str, Any], key: str, out: _Collector) -> tuple[Princi
                 out.error("PE051", f"`{key}.{kind}` values must be strings", out.span(value, kind))
                 continue
             span = out.span(items, index) if isinstance(raw, list) else out.span(value, kind)
-            entries.append(Principal(kind, item, span))
+            entries.append(_new_principal(_str(kind), _str(item), span))
     return tuple(entries)
 
 
@@ -335,7 +349,9 @@ def _conditions(stmt: dict[str, Any], out: _Collector) -> tuple[Condition, ...]:
                 )
                 continue
             values = tuple(_text(v) for v in items)
-            conditions.append(Condition(operator, key, values, out.span(keys, key)))
+            conditions.append(
+                _new_condition(_str(operator), _str(key), values, out.span(keys, key))
+            )
     return tuple(conditions)
 
 

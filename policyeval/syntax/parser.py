@@ -15,9 +15,8 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import MISSING, dataclass, field, replace
-from dataclasses import fields as dataclass_fields
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from policyeval.errors import Diagnostic, Severity, Span
@@ -60,6 +59,7 @@ from policyeval.model.topology import (
     ServiceAccount,
     Task,
 )
+from policyeval.model.trusted import trusted, validators_free
 from policyeval.syntax.driver import Action, FastParser, PelToken, Rejected, Unsupported
 from policyeval.syntax.grammar import load_driver_tables, pel_parser, store_driver_tables
 
@@ -164,58 +164,13 @@ def _all_operator_spellings() -> list[str]:
 _OPERATOR_SPELLINGS = _all_operator_spellings()
 
 
-# -- building nodes without re-validating them ---------------------------------------------
+# -- building nodes without re-validating them (see policyeval.model.trusted) ----------
 
 _Node = TypeVar("_Node")
 
 
-def _validators_free(cls: type) -> bool:
-    """Whether constructing `cls` only checks and copies its arguments: a pydantic dataclass
-    without validators, `__post_init__`, default factories or `init=False` fields."""
-    decorators = getattr(cls, "__pydantic_decorators__", None)
-    if decorators is None or hasattr(cls, "__post_init__"):
-        return False
-    hooks = ("validators", "field_validators", "root_validators", "model_validators")
-    if any(getattr(decorators, hook, True) for hook in hooks):
-        return False
-    return all(f.init and f.default_factory is MISSING for f in dataclass_fields(cls))
-
-
-def _trusted(cls: type[_Node]) -> Callable[..., _Node]:
-    """A constructor for model nodes whose arguments already have their fields' exact types.
-
-    Pydantic validates every argument of a model dataclass (~4 µs a node), and the parser
-    builds tens of thousands of them from values it has just made itself: `str`, `tuple`,
-    enums, spans and other nodes. For a class that validation could change nothing of (no
-    validators or `__post_init__`; see `_validators_free`), this sets the same `__dict__`
-    that validation would set, in field order; for any other class it is the class itself.
-    tests/unit/test_pel_fast_parser.py re-validates every node built from its corpus and
-    compares the result, types included.
-    """
-    if not _validators_free(cls):
-        return cls
-    names = tuple(f.name for f in dataclass_fields(cls))  # type: ignore[arg-type]
-    defaults = {
-        f.name: f.default
-        for f in dataclass_fields(cls)  # type: ignore[arg-type]
-        if f.default is not MISSING
-    }
-    new = object.__new__
-    set_attribute = object.__setattr__
-
-    def construct(*args: Any, **kwargs: Any) -> _Node:
-        if args:
-            kwargs.update(zip(names[: len(args)], args, strict=True))
-        node = new(cls)
-        values = {name: kwargs[name] if name in kwargs else defaults[name] for name in names}
-        set_attribute(node, "__dict__", values)
-        return node
-
-    return construct
-
-
 def _trusted_replace(node: _Node, **changes: Any) -> _Node:
-    """`dataclasses.replace` for a node of a `_validators_free` class, given exact types."""
+    """`dataclasses.replace` for a node of a `validators_free` class, given exact types."""
     cls = type(node)
     if cls not in _VALIDATORS_FREE:
         return replace(node, **changes)  # type: ignore[type-var]
@@ -235,14 +190,14 @@ _HOT_NODES: tuple[type, ...] = (
     Ref,
     Role,
 )
-_VALIDATORS_FREE = frozenset(cls for cls in _HOT_NODES if _validators_free(cls))
-_principal = _trusted(Principal)
-_condition = _trusted(Condition)
-_statement = _trusted(Statement)
-_policy = _trusted(Policy)
-_attachment = _trusted(PolicyAttachment)
-_reference = _trusted(Ref)
-_role = _trusted(Role)
+_VALIDATORS_FREE = frozenset(cls for cls in _HOT_NODES if validators_free(cls))
+_principal = trusted(Principal)
+_condition = trusted(Condition)
+_statement = trusted(Statement)
+_policy = trusted(Policy)
+_attachment = trusted(PolicyAttachment)
+_reference = trusted(Ref)
+_role = trusted(Role)
 
 
 # -- the document -------------------------------------------------------------------------

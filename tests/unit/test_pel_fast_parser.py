@@ -7,12 +7,9 @@ comment tokens included (model equality ignores spans), and the diagnostics.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
-from collections.abc import Iterator
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +28,8 @@ from policyeval.syntax.parser import (
     parse_tree,
 )
 from tests.fuzz.fuzz_strategies import broken_pel, pel_grammar_text
+from tests.model_checks import assert_nodes_are_what_validation_makes
+from tests.model_checks import shape as _shape
 from tests.properties.test_pel_roundtrip import policies
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,46 +126,6 @@ ignore XX1 reason "bad code"
 # policyeval: ignore PE208 for api reason "c"
 account 999
 """
-
-
-def _shape(value: Any) -> Any:
-    """A value with every field compared, spans and token positions included."""
-    if isinstance(value, (Token, PelToken)):
-        where = (value.start_pos, value.end_pos, value.line, value.column)
-        return ("Token", value.type, str(value), *where, value.end_line, value.end_column)
-    if isinstance(value, Enum):
-        return (type(value).__name__, value.value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = dataclasses.fields(value)
-        return (
-            type(value).__name__,
-            tuple((f.name, _shape(getattr(value, f.name))) for f in fields),
-        )
-    if isinstance(value, (list, tuple)):
-        return (type(value).__name__, tuple(_shape(v) for v in value))
-    return (type(value).__name__, value)
-
-
-def _model_nodes(value: Any) -> Iterator[Any]:
-    """Every pydantic model node inside `value` (documents, nodes, lists and tuples)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
-            if hasattr(type(item), "__pydantic_validator__"):
-                yield item
-            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
-
-
-def assert_nodes_are_what_validation_makes(document: Any) -> None:
-    """Nodes the parser builds without validation (`_trusted`) equal validated copies."""
-    for node in _model_nodes(document):
-        values = {f.name: getattr(node, f.name) for f in dataclasses.fields(node)}
-        validated = type(node)(**values)
-        assert _shape(validated) == _shape(node)
-        assert list(vars(validated)) == list(vars(node))
 
 
 @functools.cache

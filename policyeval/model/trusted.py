@@ -1,0 +1,59 @@
+"""Model nodes built without pydantic re-validating values that already have their exact
+field types.
+
+Pydantic validates every argument of a model dataclass (~4 µs a node). The `.pel` parser
+and the IAM JSON reader build tens of thousands of nodes from values they have just
+checked or made themselves; for those, validation could change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import MISSING
+from dataclasses import fields as dataclass_fields
+from typing import Any, TypeVar
+
+_Node = TypeVar("_Node")
+
+
+def validators_free(cls: type) -> bool:
+    """Whether constructing `cls` only checks and copies its arguments: a pydantic dataclass
+    without validators, `__post_init__`, default factories or `init=False` fields."""
+    decorators = getattr(cls, "__pydantic_decorators__", None)
+    if decorators is None or hasattr(cls, "__post_init__"):
+        return False
+    hooks = ("validators", "field_validators", "root_validators", "model_validators")
+    if any(getattr(decorators, hook, True) for hook in hooks):
+        return False
+    return all(f.init and f.default_factory is MISSING for f in dataclass_fields(cls))
+
+
+def trusted(cls: type[_Node]) -> Callable[..., _Node]:
+    """A constructor for model nodes whose arguments already have their fields' exact types
+    (plain `str`, not a subclass; `tuple`; enums; spans; other nodes).
+
+    For a class that validation could change nothing of (`validators_free`), this sets the
+    same `__dict__` that validation would set, in field order; for any other class it is the
+    class itself. Tests re-validate the nodes the parser and the JSON reader build this way
+    and compare the results, types included.
+    """
+    if not validators_free(cls):
+        return cls
+    names = tuple(f.name for f in dataclass_fields(cls))  # type: ignore[arg-type]
+    defaults = {
+        f.name: f.default
+        for f in dataclass_fields(cls)  # type: ignore[arg-type]
+        if f.default is not MISSING
+    }
+    new = object.__new__
+    set_attribute = object.__setattr__
+
+    def construct(*args: Any, **kwargs: Any) -> _Node:
+        if args:
+            kwargs.update(zip(names[: len(args)], args, strict=True))
+        node = new(cls)
+        values = {name: kwargs[name] if name in kwargs else defaults[name] for name in names}
+        set_attribute(node, "__dict__", values)
+        return node
+
+    return construct
