@@ -459,23 +459,40 @@ def _learn(line: str, pos: int, case: dict[str, Any]) -> None:
 
 def run_lines(lines: Iterable[str]) -> Iterator[str]:
     """JSON Lines in, JSON Lines out, in order; blank lines are skipped."""
-    for number, line in enumerate(lines, 1):
+    for answer in answer_lines(lines):
+        yield answer[:-1].decode()
+
+
+def answer_lines(lines: Iterable[str | bytes], first: int = 1) -> Iterator[bytes]:
+    """`run_lines` for the CLI: lines as text or as UTF-8 bytes (numbered from `first`, for
+    error answers), answers as UTF-8 bytes, each ending in a newline."""
+    for number, raw in enumerate(lines, first):
+        if isinstance(raw, bytes):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield _line_error(number, f"line {number}: not UTF-8 text: {exc.reason}")
+                continue
+        else:
+            line = raw
         if not line.strip():
             continue
         try:
             case, segment = _parse_line(line)
         except (ValueError, RecursionError) as exc:
-            yield _dumps(
-                {
-                    "id": None,
-                    "line": number,
-                    "decision": None,
-                    "error": f"line {number}: invalid JSON: {exc}",
-                }
-            )
+            yield _line_error(number, f"line {number}: invalid JSON: {exc}")
             continue
-        yield _dumps(_decide(case, segment))
+        yield _encode(_decide(case, segment))
 
 
-def _dumps(answer: dict[str, Any]) -> str:
-    return orjson.dumps(answer).decode()
+def _line_error(number: int, message: str) -> bytes:
+    return _encode({"id": None, "line": number, "decision": None, "error": message})
+
+
+def _encode(answer: dict[str, Any]) -> bytes:
+    """One answer line. JSON text may hold a lone surrogate escape (`"\\ud800"`), which the
+    standard library reads and orjson cannot write: such an answer is written escaped."""
+    try:
+        return orjson.dumps(answer, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return (json.dumps(answer, separators=(",", ":")) + "\n").encode()

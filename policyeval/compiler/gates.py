@@ -6,8 +6,8 @@ They live with the compiler because compiled statements carry them; the evaluato
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from policyeval.errors import Span
 
@@ -23,13 +23,15 @@ class Gate(StrEnum):
     SESSION = "session"
 
 
-@dataclass(frozen=True, slots=True)
-class StatementRef:
-    """Where a statement that counted comes from: gate, policy, Sid or index, position."""
+class StatementRef(NamedTuple):
+    """Where a statement that counted comes from: gate, policy, Sid or index, position.
+
+    A named tuple: the compiler makes one per statement, and the batch mode compiles a
+    resource policy per case; a frozen dataclass costs several times as much to build."""
 
     gate: Gate
     policy: str
-    index: int
+    index: int  # type: ignore[assignment]  # (shadows `tuple.index`, which nothing uses)
     sid: str | None
     effect: str
     span: Span | None = None

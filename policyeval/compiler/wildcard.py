@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 #: Token stream items: literal text, or one of these two markers.
 STAR = object()
@@ -25,20 +24,41 @@ QMARK = object()
 Token = str | object
 
 
-@dataclass(frozen=True, slots=True)
 class Wildcard:
     """A compiled pattern. `pieces` are the `*`-separated parts; each piece is a tuple of
-    chunks where `None` stands for `?`, and strings are literal runs."""
+    chunks where `None` stands for `?`, and strings are literal runs. (A plain slotted
+    class: compiling a one-off resource policy makes several, and a frozen dataclass costs
+    a `object.__setattr__` call per field. Treat instances as read-only.)"""
 
-    pieces: tuple[tuple[str | None, ...], ...]
-    anchored_start: bool
-    anchored_end: bool
-    literal: str | None  # the whole pattern when it has no wildcard at all
-    min_length: int
-    #: Set when the pattern is plain text then one trailing `*` (`s3:Get*`, `arn:…/*`), the
-    #: commonest shape, which is a prefix test.
-    prefix: str | None = None
-    lengths: tuple[int, ...] = ()  # the length of each piece
+    __slots__ = (
+        "anchored_end",
+        "anchored_start",
+        "lengths",
+        "literal",
+        "min_length",
+        "pieces",
+        "prefix",
+    )
+
+    def __init__(
+        self,
+        pieces: tuple[tuple[str | None, ...], ...],
+        anchored_start: bool,
+        anchored_end: bool,
+        literal: str | None,  # the whole pattern when it has no wildcard at all
+        min_length: int,
+        prefix: str | None = None,
+        lengths: tuple[int, ...] = (),  # the length of each piece
+    ) -> None:
+        self.pieces = pieces
+        self.anchored_start = anchored_start
+        self.anchored_end = anchored_end
+        self.literal = literal
+        self.min_length = min_length
+        #: Set when the pattern is plain text then one trailing `*` (`s3:Get*`, `arn:…/*`),
+        #: the commonest shape, which is a prefix test.
+        self.prefix = prefix
+        self.lengths = lengths
 
     def matches(self, text: str) -> bool:
         if self.literal is not None:

@@ -227,6 +227,17 @@ def test_deeply_nested_batch_line_is_an_error_answer_not_a_crash() -> None:
     assert answer["decision"] is None and "line 1" in answer["error"]
 
 
+def test_a_lone_surrogate_escape_in_a_case_is_echoed_escaped_not_a_crash() -> None:
+    # The standard library reads `"\ud800"` (orjson does not) and orjson cannot write it:
+    # the answer line used to raise and end the run.
+    line = '{"id": "\\ud800", "principal": "arn:aws:iam::111122223333:role/r", '
+    line += '"action": "s3:GetObject", "resource": "arn:aws:s3:::b/\\udfff"}'
+    (text,) = list(run_lines([line]))
+    answer = json.loads(text)
+    assert answer["id"] == "\ud800" and answer["decision"] == "ImplicitDeny"
+    assert text.isascii()
+
+
 # -- huge statements and conditions -----------------------------------------------------------------
 
 
