@@ -390,7 +390,6 @@ class CompiledPolicy:
 
     __slots__ = (
         "_by_action",
-        "_by_split_action",
         "_exact",
         "_split",
         "_split_other",
@@ -448,7 +447,6 @@ class CompiledPolicy:
             service: (tuple(deny), tuple(allow)) for service, (deny, allow) in buckets.items()
         }
         self._split_other: tuple[Statements, Statements] = (tuple(other[0]), tuple(other[1]))
-        self._by_split_action: dict[str, tuple[Statements, Statements]] = {}
 
     @property
     def exact(self) -> dict[str, tuple[CompiledStatement, ...]]:
@@ -485,22 +483,6 @@ class CompiledPolicy:
         """(Deny statements, Allow statements) whose Action / NotAction can name an action
         of `service`, each in statement order."""
         return self._split.get(service, self._split_other)
-
-    def split_for_action(self, action: str) -> tuple[Statements, Statements]:
-        """`split_for_service`, narrowed to the statements whose Action / NotAction names
-        `action` (lower-cased); memoised per policy, so every policy set that shares this
-        policy shares the work."""
-        found = self._by_split_action.get(action)
-        if found is None:
-            deny, allow = self._split.get(action.split(":", 1)[0], self._split_other)
-            found = (
-                tuple([s for s in deny if s.action_check(action)]) if deny else (),
-                tuple([s for s in allow if s.action_check(action)]) if allow else (),
-            )
-            if len(self._by_split_action) >= _ACTION_CACHE_SIZE:
-                self._by_split_action.clear()
-            self._by_split_action[action] = found
-        return found
 
     def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
         """Statements whose Action / NotAction matches `action` (lower-cased), memoised:
@@ -576,6 +558,9 @@ class CompiledPolicySet:
         default_factory=dict, compare=False, repr=False
     )
     _fast_plans: dict[str, FastPlan] = field(default_factory=dict, compare=False, repr=False)
+    _service_groups: dict[str, tuple[FastGroups, FastGroups]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     _members: list[tuple[int, int, CompiledPolicy]] = field(
         default_factory=list, compare=False, repr=False
     )
@@ -584,40 +569,49 @@ class CompiledPolicySet:
 
     def fast_plan(self, action: str) -> FastPlan:
         """The statements `plan(action)` lists, as Deny and Allow groups (same order), for
-        the engine's fast path; memoised per action. Each policy's statements for the
-        action come from that policy's own memo (`split_for_action`), so a set built for
-        one request (a role's policies plus a one-off resource policy) reuses the work
-        done for every other set that shares the role's policies."""
+        the engine's fast path; memoised per action. They come from the groups of the
+        action's service (`_service_groups`), narrowed to the statements that name it."""
         base = self._base
         if base is not None and self.resource is not None:
             # The base set's groups, then this set's resource policy (the order of groups of
             # different gates does not change a decision or its explanation).
             known = base._fast_plans.get(action)
             base_denies, base_allows = known if known is not None else base.fast_plan(action)
-            own_deny, own_allow = self.resource.split_for_action(action)
-            plan = (
-                (*base_denies, (KIND_RESOURCE, -1, own_deny)) if own_deny else base_denies,
-                (*base_allows, (KIND_RESOURCE, -1, own_allow)) if own_allow else base_allows,
-            )
-            if len(self._fast_plans) >= _ACTION_CACHE_SIZE:
-                self._fast_plans.clear()
-            self._fast_plans[action] = plan
-            return plan
-        members = self._members or self._list_members()
-        denies: list[tuple[int, int, Statements]] = []
-        allows: list[tuple[int, int, Statements]] = []
-        for kind, slot, policy in members:
-            found = policy._by_split_action.get(action)
-            deny, allow = found if found is not None else policy.split_for_action(action)
-            if deny:
-                denies.append((kind, slot, deny))
-            if allow:
-                allows.append((kind, slot, allow))
-        plan = (tuple(denies), tuple(allows))
+            own_deny, own_allow = self.resource.split_for_service(action.split(":", 1)[0])
+            if own_deny:
+                own_deny = tuple([s for s in own_deny if s.action_check(action)])
+                if own_deny:
+                    base_denies = (*base_denies, (KIND_RESOURCE, -1, own_deny))
+            if own_allow:
+                own_allow = tuple([s for s in own_allow if s.action_check(action)])
+                if own_allow:
+                    base_allows = (*base_allows, (KIND_RESOURCE, -1, own_allow))
+            plan = (base_denies, base_allows)
+        else:
+            service = action.split(":", 1)[0]
+            groups = self._service_groups.get(service) or self._groups_for(service)
+            plan = _narrow(groups, action)
         if len(self._fast_plans) >= _ACTION_CACHE_SIZE:
             self._fast_plans.clear()
         self._fast_plans[action] = plan
         return plan
+
+    def _groups_for(self, service: str) -> tuple[FastGroups, FastGroups]:
+        """Every statement of the set whose Action / NotAction can name an action of
+        `service`, as Deny and Allow groups of one policy each (see `FastGroups`)."""
+        denies: list[tuple[int, int, Statements]] = []
+        allows: list[tuple[int, int, Statements]] = []
+        for kind, slot, policy in self._members or self._list_members():
+            deny, allow = policy.split_for_service(service)
+            if deny:
+                denies.append((kind, slot, deny))
+            if allow:
+                allows.append((kind, slot, allow))
+        groups = (tuple(denies), tuple(allows))
+        if len(self._service_groups) >= _ACTION_CACHE_SIZE:
+            self._service_groups.clear()
+        self._service_groups[service] = groups
+        return groups
 
     def with_resource_policy(self, policy: Policy | CompiledPolicy | None) -> CompiledPolicySet:
         """This set with `policy` as its resource policy (None: without one). Every other
@@ -689,6 +683,20 @@ class CompiledPolicySet:
         result = tuple(entries)
         self._plans[action] = result
         return result
+
+
+def _narrow(groups: tuple[FastGroups, FastGroups], action: str) -> FastPlan:
+    """Groups cut down to the statements whose Action / NotAction names `action` (empty
+    groups dropped)."""
+    narrowed: list[FastGroups] = []
+    for side in groups:
+        kept: list[tuple[int, int, Statements]] = []
+        for kind, slot, statements in side:
+            chosen = [s for s in statements if s.action_check(action)]
+            if chosen:
+                kept.append((kind, slot, tuple(chosen)))
+        narrowed.append(tuple(kept))
+    return narrowed[0], narrowed[1]
 
 
 def compile_policies(policies: PolicySet) -> CompiledPolicySet:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import product
 
 from policyeval.compiler.arn import (
@@ -84,7 +83,8 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     """
     if request.unknown_keys or not request.context_complete:
         return evaluate_general(compiled, request)
-    who, scp_subject, rcp_subject = _caller(request.principal)
+    caller = _CALLERS.get(request.principal)
+    who, scp_subject, rcp_subject = caller if caller is not None else _caller(request.principal)
     action = request.action.lower()
     plan = compiled._fast_plans.get(action)
     denies, allows = plan if plan is not None else compiled.fast_plan(action)
@@ -233,14 +233,18 @@ def _decide_complete(
     same statement references and reasons."""
     # 2. Organisation gates: every level must allow.
     org: tuple[StatementRef, ...] = ()
-    if rcp_levels or scp_levels:
-        for gate, code, count in ((_RCP, _SLOT_RCP, rcp_levels), (_SCP, _SLOT_SCP, scp_levels)):
-            for depth in range(count):
-                ref = allowed.get(depth * 8 + code)
-                if ref is None:
-                    return _no_org_allow(gate, depth)
-                org += (ref,)
     get = allowed.get
+    if rcp_levels or scp_levels:
+        for depth in range(rcp_levels):
+            ref = get(depth * 8 + _SLOT_RCP)
+            if ref is None:
+                return _no_org_allow(_RCP, depth)
+            org += (ref,)
+        for depth in range(scp_levels):
+            ref = get(depth * 8 + _SLOT_SCP)
+            if ref is None:
+                return _no_org_allow(_SCP, depth)
+            org += (ref,)
     identity_ref = get(_SLOT_IDENTITY)
     identity = (identity_ref,) if identity_ref is not None else ()
     caps: tuple[StatementRef, ...] = ()
@@ -384,12 +388,19 @@ def evaluate_general(compiled: CompiledPolicySet, request: Request) -> Decision:
     )
 
 
-@lru_cache(maxsize=4096)
+#: `_caller` results by principal text (a dict: cheaper to consult than an `lru_cache`).
+_CALLERS: dict[str, tuple[PrincipalIdentity, bool, bool]] = {}
+
+
 def _caller(principal: str) -> tuple[PrincipalIdentity, bool, bool]:
     """The parsed principal, whether SCPs apply to it, and whether RCPs do (for the
     services RCPs cover): the same for every request the principal makes."""
     who = parse_principal(principal)
-    return who, _scps_apply(who), _rcps_apply(who, "s3")
+    found = (who, _scps_apply(who), _rcp_subject(who))
+    if len(_CALLERS) >= 4096:
+        _CALLERS.clear()
+    _CALLERS[principal] = found
+    return found
 
 
 def _scps_apply(who: PrincipalIdentity) -> bool:
@@ -401,11 +412,14 @@ def _scps_apply(who: PrincipalIdentity) -> bool:
 
 
 def _rcps_apply(who: PrincipalIdentity, service: str) -> bool:
-    """RCPs apply to the supported services' resources, except for requests by AWS service
-    principals and service-linked roles (AWS Organizations User Guide, "Resource control
-    policies (RCPs)", "Resources and entities not restricted by RCPs")."""
-    if service not in RCP_SERVICES:
-        return False
+    """RCPs apply to the supported services' resources (AWS Organizations User Guide,
+    "Resource control policies (RCPs)"), for the callers `_rcp_subject` accepts."""
+    return service in RCP_SERVICES and _rcp_subject(who)
+
+
+def _rcp_subject(who: PrincipalIdentity) -> bool:
+    """RCPs do not restrict requests by AWS service principals or service-linked roles
+    (same guide, "Resources and entities not restricted by RCPs")."""
     if who.type is PrincipalType.SERVICE:
         return False
     return not who.is_service_linked_role
