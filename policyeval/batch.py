@@ -18,7 +18,7 @@ from policyeval.compiler.compiled import CompiledPolicy, CompiledPolicySet, Poli
 from policyeval.errors import Diagnostic
 from policyeval.evaluator.decision import Decision, Gate
 from policyeval.evaluator.engine import evaluate
-from policyeval.evaluator.request import Request
+from policyeval.evaluator.request import Request, normalized_request
 from policyeval.model.policy import Effect, Policy, Statement
 from policyeval.readers.iam_json import policy_from_document
 
@@ -125,6 +125,8 @@ def _levels(raw: Any, kind: str) -> tuple[tuple[Policy, ...], ...]:
 
 
 def _context(raw: Any) -> dict[str, tuple[str, ...]]:
+    """The context as `Request` keeps it: keys lower-cased (they match case-insensitively),
+    every value a tuple of strings."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -132,7 +134,7 @@ def _context(raw: Any) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for key, value in raw.items():
         if type(value) is str:  # the common case, as the loop below would turn it
-            out[str(key)] = (value,)
+            out[key.lower()] = (value,)
             continue
         items = value if isinstance(value, list) else [value]
         texts: list[str] = []
@@ -143,7 +145,7 @@ def _context(raw: Any) -> dict[str, tuple[str, ...]]:
                 texts.append(str(item))
             else:
                 raise CaseError(f"context value of `{key}` must be a string, number or boolean")
-        out[str(key)] = tuple(texts)
+        out[key.lower()] = tuple(texts)
     return out
 
 
@@ -245,12 +247,8 @@ def _request_only(case: dict[str, Any]) -> Request:
     account = case.get("resourceAccount")
     if account is not None and not isinstance(account, str):
         raise CaseError("`resourceAccount` must be a string")
-    return Request(
-        principal=case["principal"],
-        action=case["action"],
-        resource=case["resource"],
-        context=_context(case.get("context")),
-        resource_account=account,
+    return normalized_request(
+        case["principal"], case["action"], case["resource"], _context(case.get("context")), account
     )
 
 

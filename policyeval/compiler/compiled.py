@@ -114,6 +114,8 @@ class _ActionMatcher:
 def _resource_pattern(pattern: str, substitute: bool) -> Wildcard | tuple[Part, ...]:
     """One Resource pattern compiled once per run, however many statements repeat it;
     patterns with policy variables stay templates, resolved per request."""
+    if "$" not in pattern:  # no variable and no `${*}`-style escape: plain pattern text
+        return compile_pattern(pattern)
     parts = parse_template(pattern, substitute=substitute)
     if has_variables(parts):
         return parts

@@ -35,3 +35,35 @@ class Request:
         }
         object.__setattr__(self, "context", normal)
         object.__setattr__(self, "unknown_keys", frozenset(k.lower() for k in self.unknown_keys))
+
+
+_new = object.__new__
+_set_principal = Request.__dict__["principal"].__set__
+_set_action = Request.__dict__["action"].__set__
+_set_resource = Request.__dict__["resource"].__set__
+_set_context = Request.__dict__["context"].__set__
+_set_resource_account = Request.__dict__["resource_account"].__set__
+_set_unknown_keys = Request.__dict__["unknown_keys"].__set__
+_set_context_complete = Request.__dict__["context_complete"].__set__
+_NO_KEYS: frozenset[str] = frozenset()
+
+
+def normalized_request(
+    principal: str,
+    action: str,
+    resource: str,
+    context: dict[str, tuple[str, ...]],
+    resource_account: str | None,
+) -> Request:
+    """A `Request` with a complete context whose keys are already lower-cased and whose
+    values are already tuples (what `__post_init__` would make), built without redoing
+    that: the batch mode makes one per case and has normalised the context itself."""
+    request = _new(Request)
+    _set_principal(request, principal)
+    _set_action(request, action)
+    _set_resource(request, resource)
+    _set_context(request, context)
+    _set_resource_account(request, resource_account)
+    _set_unknown_keys(request, _NO_KEYS)
+    _set_context_complete(request, True)
+    return request
