@@ -40,19 +40,22 @@ def trusted(cls: type[_Node]) -> Callable[..., _Node]:
     if not validators_free(cls):
         return cls
     names = tuple(f.name for f in dataclass_fields(cls))  # type: ignore[arg-type]
-    defaults = {
-        f.name: f.default
+    # Every field in order, holding its default (None for a required field, which callers
+    # always pass): a copy updated with the arguments keeps the field order validation has.
+    template = {
+        f.name: (f.default if f.default is not MISSING else None)
         for f in dataclass_fields(cls)  # type: ignore[arg-type]
-        if f.default is not MISSING
     }
     new = object.__new__
     set_attribute = object.__setattr__
 
     def construct(*args: Any, **kwargs: Any) -> _Node:
+        values = template.copy()
         if args:
-            kwargs.update(zip(names[: len(args)], args, strict=True))
+            values.update(zip(names, args, strict=False))
+        if kwargs:
+            values.update(kwargs)
         node = new(cls)
-        values = {name: kwargs[name] if name in kwargs else defaults[name] for name in names}
         set_attribute(node, "__dict__", values)
         return node
 

@@ -8,7 +8,13 @@ import re
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from policyeval.compiler.wildcard import compile_pattern, wildcard_match
+from policyeval.compiler.wildcard import (
+    Wildcard,
+    compile_pattern,
+    compile_tokens,
+    tokenize,
+    wildcard_match,
+)
 
 ALPHABET = "ab:/*?"
 
@@ -59,3 +65,20 @@ def test_hostile_pattern_is_not_exponential() -> None:
     matcher = compile_pattern("*a" * 40 + "b")
     assert matcher.matches("a" * 200_000) is False
     assert matcher.matches("a" * 200_000 + "b") is True
+
+
+def _fields(wildcard: Wildcard) -> tuple[object, ...]:
+    return tuple(getattr(wildcard, name) for name in Wildcard.__slots__)
+
+
+@given(st.text(alphabet="aB:/*?", max_size=10), st.booleans())
+@example("", False)
+@example("*", False)
+@example("Ab*", True)
+@example("a*b", False)
+def test_direct_shapes_build_what_the_token_compiler_builds(pattern: str, fold: bool) -> None:
+    # compile_pattern builds plain text and `text*` directly; the result must be the very
+    # Wildcard the general token compiler makes.
+    direct = compile_pattern(pattern, fold_case=fold)
+    general = compile_tokens(tokenize(pattern), fold_case=fold)
+    assert _fields(direct) == _fields(general)
