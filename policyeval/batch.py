@@ -20,13 +20,14 @@ from policyeval.evaluator.decision import Decision, Gate
 from policyeval.evaluator.engine import evaluate
 from policyeval.evaluator.request import Request, normalized_request
 from policyeval.model.policy import Effect, Policy, Statement
+from policyeval.model.trusted import trusted
 from policyeval.readers.iam_json import policy_from_document
 
 #: AWS attaches RCPFullAWSAccess at every level once RCPs are enabled (AWS Organizations
 #: User Guide, "RCP syntax"): RCP levels can only remove access.
-RCP_FULL_ACCESS = Policy(
+RCP_FULL_ACCESS: Policy = trusted(Policy)(
     name="RCPFullAWSAccess",
-    statements=(Statement(effect=Effect.ALLOW, action=("*",), resource=("*",), principal=None),),
+    statements=(trusted(Statement)(effect=Effect.ALLOW, action=("*",), resource=("*",)),),
 )
 
 

@@ -89,3 +89,34 @@ def test_batch_answers_every_line_in_order_and_survives_bad_cases() -> None:
     assert [a["id"] for a in answers] == ["g", None, "x", "g2"]
     assert [a["decision"] for a in answers] == ["Allow", None, None, "Allow"]
     assert "error" in answers[1] and "error" in answers[2]
+
+
+def test_batch_command_line_takes_the_short_start_only_when_it_is_the_whole_line() -> None:
+    from policyeval.entry import _batch_source
+
+    assert _batch_source(["eval", "--cases", "c.jsonl"]) == "c.jsonl"
+    assert _batch_source(["eval", "--cases=-"]) == "-"
+    assert _batch_source(["eval", "--cases", "c.jsonl", "--format", "json"]) is None
+    assert _batch_source(["eval", "--principal", "p"]) is None
+    assert _batch_source(["eval", "--help"]) is None
+
+
+def test_batch_with_other_options_answers_the_same_through_the_full_cli(tmp_path: Path) -> None:
+    case = {
+        "id": "one",
+        "principal": "arn:aws:iam::111122223333:role/r",
+        "action": "s3:GetObject",
+        "resource": "arn:aws:s3:::b/k",
+        "identityPolicies": [
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*"}]}
+        ],
+    }
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps(case) + "\n\n{bad\n", encoding="utf-8")
+    short = run("eval", "--cases", str(path))
+    full = run("eval", "--cases", str(path), "--format", "json")
+    assert short.returncode == full.returncode == 0
+    assert short.stdout == full.stdout
+    answers = [json.loads(line) for line in short.stdout.splitlines()]
+    assert [a["id"] for a in answers] == ["one", None]
+    assert answers[1]["line"] == 3
