@@ -14,9 +14,7 @@ from pydantic.dataclasses import dataclass
 
 from policyeval.errors import Span
 
-#: Validators are built on first use (`defer_build`): the batch mode and the `.pel` parser
-#: build nodes with trusted constructors (`model/trusted.py`) and may never validate one.
-_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
+_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
 #: The policy language versions AWS accepts. Only 2012-10-17 substitutes policy variables
 #: (IAM User Guide, "IAM JSON policy elements: Version").
