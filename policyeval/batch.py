@@ -16,7 +16,7 @@ import orjson
 
 from policyeval.compiler.compiled import CompiledPolicy, CompiledPolicySet, PolicySet
 from policyeval.errors import Diagnostic
-from policyeval.evaluator.decision import Decision, Gate
+from policyeval.evaluator.decision import Decision, Gate, Outcome, StatementRef
 from policyeval.evaluator.engine import evaluate
 from policyeval.evaluator.request import Request, normalized_request
 from policyeval.model.policy import Effect, Policy, Statement
@@ -254,27 +254,37 @@ def _request_only(case: dict[str, Any]) -> Request:
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
-    return {
-        "decision": decision.outcome.batch_word,
-        "outcome": decision.outcome.value,
-        "decidedBy": decision.decided_by.value if decision.decided_by else None,
+    """A decision as the batch format writes it. Enum members are kept as they are (they
+    are `str` subclasses, written as their values) rather than read through `.value`,
+    which on Python 3.11 costs a descriptor call each."""
+    outcome = decision.outcome
+    answer: dict[str, Any] = {
+        "decision": _BATCH_WORD.get(outcome),
+        "outcome": outcome,
+        "decidedBy": decision.decided_by,
         "reason": decision.reason,
-        "matched": [
-            {
-                "gate": ref.gate.value,
-                "policy": ref.policy,
-                "statement": ref.sid if ref.sid is not None else ref.index,
-                "effect": ref.effect,
-                **(
-                    {"line": ref.span.line, "column": ref.span.column}
-                    if ref.span and ref.span.line
-                    else {}
-                ),
-            }
-            for ref in decision.matched
-        ],
-        **({"keys": list(decision.deciding_keys)} if decision.deciding_keys else {}),
+        "matched": [_ref_json(ref) for ref in decision.matched],
     }
+    if decision.deciding_keys:
+        answer["keys"] = list(decision.deciding_keys)
+    return answer
+
+
+def _ref_json(ref: StatementRef) -> dict[str, Any]:
+    gate, policy, index, sid, effect, span = ref
+    out: dict[str, Any] = {
+        "gate": gate,
+        "policy": policy,
+        "statement": sid if sid is not None else index,
+        "effect": effect,
+    }
+    if span and span.line:
+        out["line"] = span.line
+        out["column"] = span.column
+    return out
+
+
+_BATCH_WORD = {outcome: outcome.batch_word for outcome in Outcome}
 
 
 def decide_case(case: Any) -> dict[str, Any]:
