@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, cast
 
 import orjson
 
@@ -472,14 +472,22 @@ def run_lines(lines: Iterable[str]) -> Iterator[str]:
         yield answer[:-1].decode()
 
 
-def answer_lines(lines: Iterable[str | bytes], first: int = 1) -> Iterator[bytes]:
-    """`run_lines` for the CLI: lines as text or as UTF-8 bytes (numbered from `first`, for
-    error answers), answers as UTF-8 bytes, each ending in a newline."""
-    for number, raw in enumerate(lines, first):
+def answer_lines(
+    lines: Iterable[str | bytes], first: int | Callable[[], int] = 1
+) -> Iterator[bytes]:
+    """`run_lines` for the CLI: lines as text or as UTF-8 bytes, answers as UTF-8 bytes, each
+    ending in a newline. Lines are numbered from `first` in error answers; it may be a
+    function, called at the first error only (counting the lines before a part of a file
+    costs a pass over them)."""
+    base = first if isinstance(first, int) else None
+    for offset, raw in enumerate(lines):
         if isinstance(raw, bytes):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
+                if base is None:
+                    base = cast("Callable[[], int]", first)()
+                number = base + offset
                 yield _line_error(number, f"line {number}: not UTF-8 text: {exc.reason}")
                 continue
         else:
@@ -489,6 +497,9 @@ def answer_lines(lines: Iterable[str | bytes], first: int = 1) -> Iterator[bytes
         try:
             case, segment = _parse_line(line)
         except (ValueError, RecursionError) as exc:
+            if base is None:
+                base = cast("Callable[[], int]", first)()
+            number = base + offset
             yield _line_error(number, f"line {number}: invalid JSON: {exc}")
             continue
         yield _encode(_decide(case, segment))

@@ -98,9 +98,8 @@ def _answer_file(stream: BinaryIO, path: str, write: Callable[[bytes], object], 
             status = 1
             try:
                 with open(path, "rb", _BUFFER) as own:  # its own offset: the parent's is shared
-                    first = 1 + _newlines_before(own, split)
                     own.seek(split)
-                    for answer in answer_lines(own, first):
+                    for answer in answer_lines(own, lambda: 1 + _lines_in(path, split)):
                         spool.write(answer)
                 spool.flush()
                 status = 0
@@ -145,6 +144,12 @@ def _lines_before(stream: BinaryIO, end: int) -> Iterator[bytes]:
             return
         position += len(line)
         yield line
+
+
+def _lines_in(path: str, end: int) -> int:
+    """The number of lines in the first `end` bytes of the file at `path`."""
+    with open(path, "rb", _BUFFER) as stream:
+        return _newlines_before(stream, end)
 
 
 def _newlines_before(stream: BinaryIO, end: int) -> int:
