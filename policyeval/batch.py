@@ -388,7 +388,7 @@ def _parse_line(line: str) -> tuple[Any, _Segment | None]:
     """The case on one line, and the segment its role policies come from (None when the
     line was parsed whole). Raises what `loads` raises for a line that is not JSON."""
     pos = line.find(_ANCHOR)
-    if pos < 0 or _PLACEHOLDER_KEY in line:
+    if pos < 0:
         return loads(line), None
     for segment in _SEGMENTS.get(line[pos : pos + _PROBE], ()):
         text = segment.text
@@ -412,7 +412,10 @@ def _parse_line(line: str) -> tuple[Any, _Segment | None]:
 
 
 def _outer(reduced: str, members: dict[str, Any]) -> dict[str, Any] | None:
-    """The line's other members when `reduced` holds the placeholder at the top level."""
+    """The line's other members when `reduced` holds the placeholder at the top level (and
+    nowhere else: a line of the user's own that holds the key is parsed whole)."""
+    if reduced.count(_PLACEHOLDER_KEY) != 1:
+        return None
     try:
         outer = orjson.loads(reduced)
     except orjson.JSONDecodeError:
@@ -492,7 +495,7 @@ def answer_lines(
                 continue
         else:
             line = raw
-        if not line.strip():
+        if not line or line.isspace():
             continue
         try:
             case, segment = _parse_line(line)
