@@ -14,7 +14,9 @@ from pydantic.dataclasses import dataclass
 
 from policyeval.errors import Span
 
-_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+#: Validators are built on first use (`defer_build`): the batch mode, the `.pel` parser and
+#: the JSON reader build nodes with trusted constructors and may never validate one.
+_FROZEN = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
 #: The policy language versions AWS accepts. Only 2012-10-17 substitutes policy variables
 #: (IAM User Guide, "IAM JSON policy elements: Version").
