@@ -132,7 +132,14 @@ def _context(raw: Any) -> dict[str, tuple[str, ...]]:
         return {}
     if not isinstance(raw, dict):
         raise CaseError("`context` must be an object")
-    out: dict[str, tuple[str, ...]] = {}
+    # The common case in one comprehension: every value a string and no two keys that
+    # differ only in case (either makes the sizes differ; the loop below handles both).
+    out: dict[str, tuple[str, ...]] = {
+        key.lower(): (value,) for key, value in raw.items() if type(value) is str
+    }
+    if len(out) == len(raw):
+        return out
+    out = {}
     for key, value in raw.items():
         if type(value) is str:  # the common case, as the loop below would turn it
             out[key.lower()] = (value,)
@@ -253,18 +260,22 @@ def _request_only(case: dict[str, Any]) -> Request:
     )
 
 
-def decision_json(decision: Decision) -> dict[str, Any]:
-    """A decision as the batch format writes it. Enum members are kept as they are (they
-    are `str` subclasses, written as their values) rather than read through `.value`,
-    which on Python 3.11 costs a descriptor call each."""
+_NO_ID: Any = object()
+
+
+def decision_json(decision: Decision, case_id: Any = _NO_ID) -> dict[str, Any]:
+    """A decision as the batch format writes it (led by the case's `id` when one is given).
+    Enum members are kept as they are (they are `str` subclasses, written as their values)
+    rather than read through `.value`, which on Python 3.11 costs a descriptor call each."""
     outcome = decision.outcome
-    answer: dict[str, Any] = {
-        "decision": _BATCH_WORD.get(outcome),
-        "outcome": outcome,
-        "decidedBy": decision.decided_by,
-        "reason": decision.reason,
-        "matched": [_ref_json(ref) for ref in decision.matched],
-    }
+    answer: dict[str, Any] = {} if case_id is _NO_ID else {"id": case_id}
+    answer.update(
+        decision=_BATCH_WORD.get(outcome),
+        outcome=outcome,
+        decidedBy=decision.decided_by,
+        reason=decision.reason,
+        matched=[_ref_json(ref) for ref in decision.matched],
+    )
     if decision.deciding_keys:
         answer["keys"] = list(decision.deciding_keys)
     return answer
@@ -308,7 +319,7 @@ def _decide(case: Any, segment: _Segment | None) -> dict[str, Any]:
         return {"id": case_id, "decision": None, "error": str(exc)}
     except (RecursionError, MemoryError):
         return {"id": case_id, "decision": None, "error": "case too large or too deeply nested"}
-    return {"id": case_id, **decision_json(decision)}
+    return decision_json(decision, case_id)
 
 
 def _compile_with_segment(
