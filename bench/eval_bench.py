@@ -13,6 +13,7 @@ Targets (DESIGN.md §8): batch >= 50x the simulator, library >= 100,000 decision
 from __future__ import annotations
 
 import argparse
+import compileall
 import gc
 import json
 import random
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from tests.strategies import (
     random_statement,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "111122223333"
 ROLES = 40
 SEED = 8
@@ -121,7 +123,10 @@ def build_workload(count: int, seed: int = SEED) -> list[dict[str, Any]]:
 
 
 def bench_batch_cli(path: Path, count: int) -> float:
-    """`policyeval eval --cases FILE` in a subprocess, start-up included."""
+    """`policyeval eval --cases FILE` in a subprocess, start-up included. The package's
+    bytecode is compiled first, as pip does for an installed package (this machine sets
+    PYTHONDONTWRITEBYTECODE, which would otherwise recompile every module at each start)."""
+    compileall.compile_dir(ROOT / "policyeval", quiet=1)
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "policyeval", "eval", "--cases", str(path)],
@@ -154,33 +159,62 @@ def bench_simulator(cases: list[dict[str, Any]]) -> tuple[float, int]:
     return len(cases) / elapsed, answered
 
 
-def bench_library(cases: list[dict[str, Any]]) -> float:
-    """evaluate() in a loop on policy sets compiled once per role; one core."""
+@dataclass
+class LibraryResult:
+    compile_seconds: float
+    sets: int
+    first_pass: float  # decisions/s, per-action plans built inside the timed loop
+    steady: float  # decisions/s, the same requests once more
+
+
+def bench_library(cases: list[dict[str, Any]]) -> LibraryResult:
+    """evaluate() in a loop on one core, each role's requests against its compiled set.
+
+    As a library user does: each role's policies are compiled once (`compile_policies`),
+    and a request that carries a resource policy is asked of the role's set paired with
+    that policy (`with_resource_policy`). Requests are grouped by role, in case order
+    within a role. The first pass is the number that counts: the per-action plans are
+    built inside it, as they would be for a user's first requests.
+    """
     from policyeval.batch import case_request
     from policyeval.compiler.compiled import CompiledPolicySet, compile_policies
     from policyeval.evaluator.engine import evaluate
     from policyeval.evaluator.request import Request
 
-    compiled: dict[str, CompiledPolicySet] = {}
-    work: list[tuple[CompiledPolicySet, Request]] = []
+    start = time.perf_counter()
+    roles: dict[str, CompiledPolicySet] = {}
+    by_role: dict[str, list[tuple[CompiledPolicySet, Request]]] = {}
     for case in cases:
         policies, request = case_request(case)
-        key = json.dumps(
-            {k: v for k, v in case.items() if k not in ("id", "action", "resource", "context")}
-        )
-        if key not in compiled:
-            compiled[key] = compile_policies(policies)
-        work.append((compiled[key], request))
-    for policy_set, request in work[:200]:
-        evaluate(policy_set, request)
-    # Settle the set-up's garbage first: a full collection that the set-up (20,000 parsed
-    # cases, millions of objects) has made due would otherwise land in the timed loop and
-    # walk the bench's own data. The loop itself runs with the collector on.
+        key = json.dumps({k: v for k, v in case.items() if k not in _REQUEST_FIELDS})
+        role = roles.get(key)
+        if role is None:
+            role = roles[key] = compile_policies(replace(policies, resource=None))
+        paired = role.with_resource_policy(policies.resource) if policies.resource else role
+        by_role.setdefault(key, []).append((paired, request))
+    compile_seconds = time.perf_counter() - start
+    work = [item for items in by_role.values() for item in items]
+    sets = len(roles) + sum(1 for s, _ in work if s.resource is not None)
+    # The set-up made millions of objects (20,000 parsed cases, their policies): freeze
+    # them so that no collection the loop triggers walks the bench's own data. Objects the
+    # loop makes are collected as usual.
     gc.collect()
-    start = time.perf_counter()
-    for policy_set, request in work:
-        evaluate(policy_set, request)
-    return len(work) / (time.perf_counter() - start)
+    gc.freeze()
+    try:
+        start = time.perf_counter()
+        for policy_set, request in work:
+            evaluate(policy_set, request)
+        first = len(work) / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for policy_set, request in work:
+            evaluate(policy_set, request)
+        steady = len(work) / (time.perf_counter() - start)
+    finally:
+        gc.unfreeze()
+    return LibraryResult(compile_seconds, sets, first, steady)
+
+
+_REQUEST_FIELDS = ("id", "action", "resource", "context", "resourcePolicy")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -197,13 +231,20 @@ def main(argv: list[str] | None = None) -> None:
     library = bench_library(cases)
     simulator, answered = bench_simulator(cases)
     print(f"  policyeval batch (eval --cases, subprocess) {batch:>12,.0f} decisions/s")
-    print(f"  policyeval library (compiled, one core)    {library:>12,.0f} decisions/s")
+    print(
+        f"  policyeval library (compiled, one core)    {library.first_pass:>12,.0f} decisions/s"
+        f"  (first pass; {library.steady:,.0f}/s asked again;"
+        f" {library.sets:,} sets compiled in {library.compile_seconds:.2f} s)"
+    )
     print(
         f"  simulator (one node process)               {simulator:>12,.0f} decisions/s"
         f"  ({answered} of {len(cases)} answered)"
     )
     print(f"  batch / simulator   {batch / simulator:8.1f}x   (target >= 50x)")
-    print(f"  library / simulator {library / simulator:8.1f}x   (library target >= 100,000/s)")
+    print(
+        f"  library / simulator {library.first_pass / simulator:8.1f}x"
+        "   (library target >= 100,000/s)"
+    )
 
 
 if __name__ == "__main__":
