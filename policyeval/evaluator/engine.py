@@ -33,6 +33,7 @@ from policyeval.compiler.arn import (
 from policyeval.compiler.compiled import (
     KIND_RCP,
     KIND_RESOURCE,
+    KIND_RESOURCE_UNNARROWED,
     KIND_SCP,
     RESOURCE_FIXED,
     CompiledPolicySet,
@@ -104,8 +105,11 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         elif kind == KIND_RCP and not rcps_apply:
             continue
         for statement in statements:
-            if kind >= KIND_RCP and statement.principal_match(who, has_boundary) is None:
-                continue
+            if kind >= KIND_RCP:
+                if kind == KIND_RESOURCE_UNNARROWED and not statement.action_check(action):
+                    continue
+                if statement.principal_match(who, has_boundary) is None:
+                    continue
             mode = statement.resource_mode
             if mode:
                 if mode == RESOURCE_FIXED:
@@ -135,6 +139,8 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
             continue
         for statement in statements:
             if kind >= KIND_RCP:
+                if kind == KIND_RESOURCE_UNNARROWED and not statement.action_check(action):
+                    continue
                 principal = statement.principal_match(who, has_boundary)
                 if principal is None:
                     continue
@@ -148,7 +154,7 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
             check = statement.condition_check
             if check is not None and not check(context):
                 continue
-            if kind == KIND_RESOURCE:
+            if kind >= KIND_RESOURCE:
                 granted.append((statement.ref, principal))
             else:
                 allowed[slot] = statement.ref
