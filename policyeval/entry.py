@@ -43,7 +43,12 @@ def main() -> None:
         if cases is not None:
             from policyeval.evalcli import run_cases
 
-            sys.exit(run_cases(cases))
+            code = run_cases(cases)
+            # The interpreter's teardown would free the batch's caches object by object for
+            # nothing (~30 ms of a 20,000-case run): leave once everything is flushed.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
         from policyeval.cli import app
 
         app()
