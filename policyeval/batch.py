@@ -65,7 +65,8 @@ class _CompiledCache:
         if found is not None:
             self.items.move_to_end(key)
             return found
-        compiled = CompiledPolicy(_policy(raw, name), gate)
+        # Lazily: a statement is completed once it names an asked action.
+        compiled = CompiledPolicy(_policy(raw, name), gate, lazy=True)
         self.items[key] = compiled
         if len(self.items) > self.size:
             self.items.popitem(last=False)

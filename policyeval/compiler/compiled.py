@@ -246,7 +246,18 @@ RESOURCE_TEMPLATED = 2  # policy variables: `resource_matches(resource, context,
 
 
 class CompiledStatement:
+    """One statement, compiled in two steps. What action matching needs (the Action /
+    NotAction matcher and `action_check`) is built at once; the rest (Resource, Principal,
+    Condition and the fast path's pre-decided checks) by `complete()`. A policy compiled
+    `lazy` completes a statement only once it names an asked action (the batch mode: most
+    of a one-off resource policy, and a role's statements about actions nobody asks about,
+    are never completed); otherwise every statement is completed with its policy. Plans
+    hold completed statements, except unnarrowed resource groups, which the engine
+    completes as it goes."""
+
     __slots__ = (
+        "_source",
+        "_substitute",
         "action",
         "action_check",
         "condition_check",
@@ -256,13 +267,16 @@ class CompiledStatement:
         "not_principal",
         "not_resource",
         "principal",
+        "ready",
         "ref",
         "resource",
         "resource_check",
         "resource_mode",
     )
 
-    def __init__(self, statement: Statement, ref: StatementRef, substitute: bool) -> None:
+    def __init__(
+        self, statement: Statement, ref: StatementRef, substitute: bool, lazy: bool = False
+    ) -> None:
         self.ref = ref
         self.deny = statement.effect is Effect.DENY
         # Matchers and conditions are shared by every statement that repeats the same
@@ -271,6 +285,24 @@ class CompiledStatement:
         self.not_action = (
             _action_matcher(statement.not_action) if statement.not_action is not None else None
         )
+        if self.action is not None:
+            self.action_check = self.action.predicate(False)
+        elif self.not_action is not None:
+            self.action_check = self.not_action.predicate(True)
+        else:
+            self.action_check = _never
+        self._source = statement
+        self._substitute = substitute
+        self.ready = False
+        if not lazy:
+            self.complete()
+
+    def complete(self) -> None:
+        """Build the Resource, Principal and Condition parts (once)."""
+        if self.ready:
+            return
+        statement = self._source
+        substitute = self._substitute
         self.resource = (
             _resource_matcher(statement.resource, substitute)
             if statement.resource is not None
@@ -287,12 +319,6 @@ class CompiledStatement:
             _condition(c.operator, c.key, c.values, substitute) for c in statement.condition
         )
         # Pre-decided parts for the engine's fast path (complete context, no unknown keys).
-        if self.action is not None:
-            self.action_check = self.action.predicate(False)
-        elif self.not_action is not None:
-            self.action_check = self.not_action.predicate(True)
-        else:
-            self.action_check = _never
         self.resource_check: Callable[[str], bool] | None = None
         self.resource_mode = RESOURCE_ANY
         matcher = self.resource if self.resource is not None else self.not_resource
@@ -312,6 +338,7 @@ class CompiledStatement:
             self.condition_check = checks[0]
         elif checks:
             self.condition_check = _all_of(checks)
+        self.ready = True
 
     def action_matches(self, action: str) -> bool:
         if self.action is not None:
@@ -406,7 +433,7 @@ class CompiledPolicy:
         "statements",
     )
 
-    def __init__(self, policy: Policy, gate: Gate) -> None:
+    def __init__(self, policy: Policy, gate: Gate, lazy: bool = False) -> None:
         self.name = policy.name
         substitute = policy.substitutes_variables
         self.statements: tuple[CompiledStatement, ...] = tuple(
@@ -414,6 +441,7 @@ class CompiledPolicy:
                 stmt,
                 StatementRef(gate, policy.name, index, stmt.sid, stmt.effect.value, stmt.span),
                 substitute,
+                lazy,
             )
             for index, stmt in enumerate(policy.statements)
         )
@@ -502,6 +530,9 @@ class CompiledPolicy:
                 *(s for s in self.any_service if s.action_matches(action)),
             ]
             matched.sort(key=_statement_order)
+            for statement in matched:
+                if not statement.ready:
+                    statement.complete()
             found = tuple(matched)
             if len(self._by_action) >= _ACTION_CACHE_SIZE:
                 self._by_action.clear()
@@ -694,15 +725,15 @@ def _narrow(groups: tuple[FastGroups, FastGroups], action: str) -> FastPlan:
     for side in groups:
         kept: list[tuple[int, int, Statements]] = []
         for kind, slot, statements in side:
-            if len(statements) == 1:
-                if statements[0].action_check(action):
-                    kept.append((kind, slot, statements))
-                continue
             chosen = [s for s in statements if s.action_check(action)]
-            if len(chosen) == len(statements):
-                kept.append((kind, slot, statements))
-            elif chosen:
-                kept.append((kind, slot, tuple(chosen)))
+            if not chosen:
+                continue
+            for statement in chosen:
+                if not statement.ready:
+                    statement.complete()
+            kept.append(
+                (kind, slot, statements if len(chosen) == len(statements) else tuple(chosen))
+            )
         narrowed.append(tuple(kept))
     return narrowed[0], narrowed[1]
 

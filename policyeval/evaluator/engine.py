@@ -106,8 +106,11 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
             continue
         for statement in statements:
             if kind >= KIND_RCP:
-                if kind == KIND_RESOURCE_UNNARROWED and not statement.action_check(action):
-                    continue
+                if kind == KIND_RESOURCE_UNNARROWED:
+                    if not statement.action_check(action):
+                        continue
+                    if not statement.ready:
+                        statement.complete()
                 if statement.principal_match(who, has_boundary) is None:
                     continue
             mode = statement.resource_mode
@@ -139,8 +142,11 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
             continue
         for statement in statements:
             if kind >= KIND_RCP:
-                if kind == KIND_RESOURCE_UNNARROWED and not statement.action_check(action):
-                    continue
+                if kind == KIND_RESOURCE_UNNARROWED:
+                    if not statement.action_check(action):
+                        continue
+                    if not statement.ready:
+                        statement.complete()
                 principal = statement.principal_match(who, has_boundary)
                 if principal is None:
                     continue

@@ -15,9 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from policyeval.batch import case_request, run_lines
-from policyeval.compiler.compiled import CompiledPolicy, compile_policies
+from policyeval.compiler.compiled import (
+    CompiledPolicy,
+    CompiledPolicySet,
+    PolicySet,
+    compile_policies,
+)
 from policyeval.evaluator.decision import Gate
 from policyeval.evaluator.engine import evaluate, evaluate_general
+from policyeval.model.policy import Policy
 from tests.strategies import cases, random_cases
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "cases" / "decisions"
@@ -78,3 +84,50 @@ def test_a_role_asked_about_many_resources_in_a_batch_answers_case_by_case() -> 
     alone = [next(iter(run_lines([line]))) for line in lines]
     assert together == alone + alone
     assert sum("resourcePolicy" in line for line in lines) > 30
+
+
+def _lazy_set(policies: PolicySet) -> CompiledPolicySet:
+    """Every policy compiled `lazy`, as the batch mode compiles them."""
+
+    def one(policy: Policy | None, gate: Gate) -> CompiledPolicy | None:
+        return CompiledPolicy(policy, gate, lazy=True) if policy is not None else None
+
+    return CompiledPolicySet(
+        identity=tuple(CompiledPolicy(p, Gate.IDENTITY, lazy=True) for p in policies.identity),
+        boundary=one(policies.boundary, Gate.BOUNDARY),
+        session=one(policies.session, Gate.SESSION),
+        resource=one(policies.resource, Gate.RESOURCE),
+        scps=tuple(
+            tuple(CompiledPolicy(p, Gate.SCP, lazy=True) for p in lv) for lv in policies.scps
+        ),
+        rcps=tuple(
+            tuple(CompiledPolicy(p, Gate.RCP, lazy=True) for p in lv) for lv in policies.rcps
+        ),
+    )
+
+
+def _lazy_agrees(case: dict[str, Any]) -> None:
+    policies, request = case_request(case)
+    expected = evaluate_general(compile_policies(policies), request)
+    lazy = _lazy_set(policies)
+    assert not any(s.ready for p in lazy.identity for s in p.statements)
+    assert evaluate(lazy, request) == expected, case.get("id")
+    assert evaluate(lazy, request) == expected, case.get("id")
+    assert evaluate_general(_lazy_set(policies), request) == expected, case.get("id")
+    base = _lazy_set(dataclasses.replace(policies, resource=None))
+    if policies.resource is not None:
+        resource = CompiledPolicy(policies.resource, Gate.RESOURCE, lazy=True)
+        assert evaluate(base.with_resource_policy(resource), request) == expected
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lazily_compiled_policies_answer_as_eager_ones(seed: int) -> None:
+    for case in random_cases(seed + 7300, 250, prefix="lazy"):
+        _lazy_agrees(case)
+
+
+def test_lazily_compiled_policies_answer_every_documented_case_as_eager_ones() -> None:
+    for path in sorted(CASES_DIR.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                _lazy_agrees(json.loads(line))
