@@ -17,6 +17,7 @@ import compileall
 import gc
 import json
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -226,6 +227,13 @@ _REQUEST_FIELDS = ("id", "action", "resource", "context", "resourcePolicy")
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.eval_bench", description=__doc__)
     parser.add_argument("--cases", type=int, default=20_000, help="workload size")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of policyeval's batch and library measurements; the median counts "
+        "(the simulator, at ~40 s a run, runs once)",
+    )
     args = parser.parse_args(argv)
     cases = build_workload(args.cases)
     statements = sum(len(p["Statement"]) for p in cases[0]["identityPolicies"])
@@ -233,13 +241,19 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cases.jsonl"
         path.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
-        batch = bench_batch_cli(path, len(cases))
-    library = bench_library(cases)
+        batches = [bench_batch_cli(path, len(cases)) for _ in range(args.repeat)]
+    libraries = [bench_library(cases) for _ in range(args.repeat)]
     simulator, answered = bench_simulator(cases)
-    print(f"  policyeval batch (eval --cases, subprocess) {batch:>12,.0f} decisions/s")
+    batch = statistics.median(batches)
+    library = sorted(libraries, key=lambda r: r.first_pass)[len(libraries) // 2]
+    runs = ", ".join(f"{b:,.0f}" for b in batches)
+    print(
+        f"  policyeval batch (eval --cases, subprocess) {batch:>12,.0f} decisions/s  (runs: {runs})"
+    )
+    runs = ", ".join(f"{r.first_pass:,.0f}" for r in libraries)
     print(
         f"  policyeval library (compiled, one core)    {library.first_pass:>12,.0f} decisions/s"
-        f"  (first pass; {library.steady:,.0f}/s asked again;"
+        f"  (first pass; runs: {runs}; {library.steady:,.0f}/s asked again;"
         f" {library.sets:,} sets compiled in {library.compile_seconds:.2f} s)"
     )
     print(
