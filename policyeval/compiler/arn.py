@@ -118,28 +118,40 @@ class PrincipalMatch(StrEnum):
     EVERYONE = "everyone"  # "*"
 
 
+# Enum members read on every resource-policy statement match, bound once (on Python 3.11 a
+# class attribute read of an enum member goes through a descriptor).
+_EVERYONE = PrincipalMatch.EVERYONE
+_DIRECT = PrincipalMatch.DIRECT
+_ACCOUNT_MATCH = PrincipalMatch.ACCOUNT
+_ROLE_MATCH = PrincipalMatch.ROLE
+_ANONYMOUS = PrincipalType.ANONYMOUS
+_SERVICE = PrincipalType.SERVICE
+_ROLE = PrincipalType.ROLE
+_ASSUMED_ROLE = PrincipalType.ASSUMED_ROLE
+
+
 def match_principal_entry(kind: str, value: str, who: PrincipalIdentity) -> PrincipalMatch | None:
     """Does one Principal entry (`AWS`, `Service`, `Federated`, `CanonicalUser`, `*`) name `who`?"""
     value = value.strip()
     if kind == "*" or (kind == "AWS" and value == "*"):
-        return PrincipalMatch.EVERYONE
-    if who.type is PrincipalType.ANONYMOUS:
+        return _EVERYONE
+    if who.type is _ANONYMOUS:
         return None
     if kind == "Service":
-        if who.type is PrincipalType.SERVICE and value.lower() == who.name:
-            return PrincipalMatch.DIRECT
+        if who.type is _SERVICE and value.lower() == who.name:
+            return _DIRECT
         return None
     if kind == "Federated":
-        if who.type is PrincipalType.SERVICE and value.lower() == who.name:
-            return PrincipalMatch.DIRECT
-        return PrincipalMatch.DIRECT if value == who.raw else None
+        if who.type is _SERVICE and value.lower() == who.name:
+            return _DIRECT
+        return _DIRECT if value == who.raw else None
     if kind == "CanonicalUser":
-        return PrincipalMatch.DIRECT if value == who.raw else None
-    if kind != "AWS" or who.type is PrincipalType.SERVICE:
+        return _DIRECT if value == who.raw else None
+    if kind != "AWS" or who.type is _SERVICE:
         return None
     # An account, as an ID or as its root ARN.
     if _ACCOUNT.match(value):
-        return PrincipalMatch.ACCOUNT if who.account == value else None
+        return _ACCOUNT_MATCH if who.account == value else None
     parts = split_arn(value)
     if parts is None:
         return None
@@ -147,14 +159,14 @@ def match_principal_entry(kind: str, value: str, who: PrincipalIdentity) -> Prin
     if partition != who.partition or account != who.account:
         return None
     if service == "iam" and resource == "root":
-        return PrincipalMatch.ACCOUNT
+        return _ACCOUNT_MATCH
     if value == who.raw:
-        if who.type is PrincipalType.ROLE:
-            return PrincipalMatch.ROLE
-        return PrincipalMatch.DIRECT
+        if who.type is _ROLE:
+            return _ROLE_MATCH
+        return _DIRECT
     # A role ARN (with any path) names every session of that role.
     is_role_entry = service == "iam" and resource.startswith("role/")
-    session_of_role = who.type in (PrincipalType.ASSUMED_ROLE, PrincipalType.ROLE)
+    session_of_role = who.type in (_ASSUMED_ROLE, _ROLE)
     if is_role_entry and session_of_role and resource.rsplit("/", 1)[-1] == who.name:
-        return PrincipalMatch.ROLE
+        return _ROLE_MATCH
     return None

@@ -403,6 +403,9 @@ _MATCH_ORDER = (
 def _best_match(
     entries: tuple[Principal, ...], who: PrincipalIdentity, exact_only: bool = False
 ) -> PrincipalMatch | None:
+    if len(entries) == 1 and not exact_only:  # the common case: one entry, its own match
+        entry = entries[0]
+        return match_principal_entry(entry.kind, entry.value, who)
     found: set[PrincipalMatch] = set()
     for entry in entries:
         match = match_principal_entry(entry.kind, entry.value, who)
