@@ -27,7 +27,6 @@ from policyeval.compiler.arn import (
     PrincipalIdentity,
     PrincipalMatch,
     PrincipalType,
-    account_of,
     parse_principal,
 )
 from policyeval.compiler.compiled import (
@@ -86,7 +85,7 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
         return evaluate_general(compiled, request)
     caller = _CALLERS.get(request.principal)
     who, scp_subject, rcp_subject = caller if caller is not None else _caller(request.principal)
-    action = request.action.lower()
+    action = request.action_key
     plan = compiled._fast_plans.get(action)
     denies, allows = plan if plan is not None else compiled.fast_plan(action)
     context = request.context  # keys already lower-cased by Request
@@ -276,7 +275,7 @@ def _decide_complete(
     kind = who.type
     same_account = False
     if kind is not _ANONYMOUS and kind is not _SERVICE:
-        resource_account = request.resource_account or _account_of(request.resource) or who.account
+        resource_account = request.owner or who.account
         same_account = who.account is not None and who.account == resource_account
     return _grant_decision(
         kind, same_account, identity, caps, boundary_ok, session_ok, org, granted
@@ -293,22 +292,14 @@ def _no_org_allow(gate: Gate, depth: int) -> Decision:
     )
 
 
-def _account_of(arn: str) -> str | None:
-    """`account_of` without its cache: request resources are mostly distinct."""
-    if not arn.startswith("arn:"):
-        return None
-    parts = arn.split(":", 5)
-    return (parts[4] or None) if len(parts) == 6 else None
-
-
 def evaluate_general(compiled: CompiledPolicySet, request: Request) -> Decision:
     """Decide one request with three-valued statement matches (any context)."""
     who = parse_principal(request.principal)
-    action = request.action.lower()
+    action = request.action_key
     service = action.split(":", 1)[0]
     context = request.context  # keys already lower-cased by Request
     unknown: frozenset[str] | None = request.unknown_keys if request.context_complete else None
-    resource_account = request.resource_account or account_of(request.resource) or who.account
+    resource_account = request.owner or who.account
     same_account = who.account is not None and who.account == resource_account
     scps_apply = bool(compiled.scps) and _scps_apply(who)
     rcps_apply = bool(compiled.rcps) and _rcps_apply(who, service)

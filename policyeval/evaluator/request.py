@@ -24,6 +24,11 @@ class Request:
     resource_account: str | None = None
     unknown_keys: frozenset[str] = frozenset()
     context_complete: bool = True
+    #: Derived once here, for every policy set the request is asked of: the action
+    #: lower-cased (actions match case-insensitively) and the account that owns the
+    #: resource (`resource_account`, else the resource ARN's; None when neither says).
+    action_key: str = field(init=False, repr=False, compare=False)
+    owner: str | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Condition key names are case-insensitive (IAM User Guide, "Condition element"):
@@ -35,6 +40,16 @@ class Request:
         }
         object.__setattr__(self, "context", normal)
         object.__setattr__(self, "unknown_keys", frozenset(k.lower() for k in self.unknown_keys))
+        object.__setattr__(self, "action_key", self.action.lower())
+        object.__setattr__(self, "owner", self.resource_account or account_in(self.resource))
+
+
+def account_in(arn: str) -> str | None:
+    """The account field of an ARN (None when empty, or for text that is not an ARN)."""
+    if not arn.startswith("arn:"):
+        return None
+    parts = arn.split(":", 5)
+    return (parts[4] or None) if len(parts) == 6 else None
 
 
 _new = object.__new__
@@ -45,6 +60,8 @@ _set_context = Request.__dict__["context"].__set__
 _set_resource_account = Request.__dict__["resource_account"].__set__
 _set_unknown_keys = Request.__dict__["unknown_keys"].__set__
 _set_context_complete = Request.__dict__["context_complete"].__set__
+_set_action_key = Request.__dict__["action_key"].__set__
+_set_owner = Request.__dict__["owner"].__set__
 _NO_KEYS: frozenset[str] = frozenset()
 
 
@@ -66,4 +83,6 @@ def normalized_request(
     _set_resource_account(request, resource_account)
     _set_unknown_keys(request, _NO_KEYS)
     _set_context_complete(request, True)
+    _set_action_key(request, action.lower())
+    _set_owner(request, resource_account or account_in(resource))
     return request
