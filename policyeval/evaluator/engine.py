@@ -90,8 +90,8 @@ def evaluate(compiled: CompiledPolicySet, request: Request) -> Decision:
     denies, allows = plan if plan is not None else compiled.fast_plan(action)
     context = request.context  # keys already lower-cased by Request
     resource = request.resource
-    scps_apply = scp_subject and bool(compiled.scps)
-    rcps_apply = rcp_subject and bool(compiled.rcps) and action.split(":", 1)[0] in RCP_SERVICES
+    scps_apply = scp_subject and compiled.scps != ()
+    rcps_apply = rcp_subject and compiled.rcps != () and action.split(":", 1)[0] in RCP_SERVICES
     has_boundary = compiled.boundary is not None
 
     # The Deny and Allow loops below test a statement the same way, written out in each:
@@ -512,7 +512,7 @@ def _grant_decision(
     organisation level allows: the Allows of the identity side (`identity`, capped by the
     boundary and session policy, `caps`) and of the resource policy (`granted`, with how
     each statement names the requester)."""
-    identity_ok = bool(identity) and boundary_ok and session_ok
+    identity_ok = identity != () and boundary_ok and session_ok
     resource = tuple([ref for ref, _ in granted]) if granted else ()
 
     if kind is _ANONYMOUS or kind is _SERVICE:
