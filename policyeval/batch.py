@@ -283,6 +283,12 @@ def decision_json(decision: Decision, case_id: Any = _NO_ID) -> dict[str, Any]:
 
 
 def _ref_json(ref: StatementRef) -> dict[str, Any]:
+    """A statement reference as answers write it, made once per reference (a compiled
+    statement keeps its reference, and answers cite the same statements again and again).
+    The dicts are shared between answers: nothing may change them."""
+    found = _REF_JSON.get(id(ref))
+    if found is not None and found[0] is ref:
+        return found[1]
     gate, policy, index, sid, effect, span = ref
     out: dict[str, Any] = {
         "gate": gate,
@@ -293,7 +299,14 @@ def _ref_json(ref: StatementRef) -> dict[str, Any]:
     if span and span.line:
         out["line"] = span.line
         out["column"] = span.column
+    if len(_REF_JSON) >= _REF_JSON_SIZE:
+        _REF_JSON.clear()
+    _REF_JSON[id(ref)] = (ref, out)  # the reference is kept: its id cannot be reused
     return out
+
+
+_REF_JSON: dict[int, tuple[StatementRef, dict[str, Any]]] = {}
+_REF_JSON_SIZE = 65536
 
 
 _BATCH_WORD = {outcome: outcome.batch_word for outcome in Outcome}
