@@ -441,53 +441,42 @@ class CompiledPolicy:
     )
 
     def __init__(self, policy: Policy, gate: Gate, lazy: bool = False) -> None:
-        self.name = policy.name
+        # Plain loops rather than comprehensions: the batch mode compiles a one-off resource
+        # policy per case, and this constructor is a good part of that.
+        name = self.name = policy.name
         substitute = policy.substitutes_variables
-        self.statements: tuple[CompiledStatement, ...] = tuple(
-            CompiledStatement(
-                stmt,
-                StatementRef(gate, policy.name, index, stmt.sid, stmt.effect.value, stmt.span),
-                substitute,
-                lazy,
-            )
-            for index, stmt in enumerate(policy.statements)
-        )
-        named = [
-            _services_of(stmt.action) if stmt.action is not None else None
-            for stmt in policy.statements
-        ]
+        statements: list[CompiledStatement] = []
         by_service: dict[str, list[CompiledStatement]] = {}
         any_service: list[CompiledStatement] = []
-        for compiled, services in zip(self.statements, named, strict=True):
+        for index, stmt in enumerate(policy.statements):
+            ref = StatementRef(gate, name, index, stmt.sid, _EFFECT_TEXT[stmt.effect], stmt.span)
+            compiled = CompiledStatement(stmt, ref, substitute, lazy)
+            statements.append(compiled)
+            services = _services_of(stmt.action) if stmt.action is not None else None
             if services is None:
                 any_service.append(compiled)
             else:
                 for service in services:
-                    by_service.setdefault(service, []).append(compiled)
-        self.by_service = {k: tuple(v) for k, v in by_service.items()}
+                    found = by_service.get(service)
+                    if found is None:
+                        by_service[service] = [compiled]
+                    else:
+                        found.append(compiled)
+        self.statements: tuple[CompiledStatement, ...] = tuple(statements)
         self.any_service = tuple(any_service)
         self._exact: dict[str, tuple[CompiledStatement, ...]] | None = None
         self._wild_by_service: dict[str, tuple[CompiledStatement, ...]] = {}
         self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
         # The same index split into Deny and Allow statements (statement order kept), for
         # the engine's fast path; services no Action names share `_split_other`.
-        buckets: dict[str, tuple[list[CompiledStatement], list[CompiledStatement]]] = {
-            service: ([], []) for service in by_service
-        }
-        other: tuple[list[CompiledStatement], list[CompiledStatement]] = ([], [])
-        for compiled, services in zip(self.statements, named, strict=True):
-            side = 0 if compiled.deny else 1
-            if services is None:
-                for bucket in buckets.values():
-                    bucket[side].append(compiled)
-                other[side].append(compiled)
-            else:
-                for service in services:
-                    buckets[service][side].append(compiled)
-        self._split: dict[str, tuple[Statements, Statements]] = {
-            service: (tuple(deny), tuple(allow)) for service, (deny, allow) in buckets.items()
-        }
-        self._split_other: tuple[Statements, Statements] = (tuple(other[0]), tuple(other[1]))
+        self._split_other: tuple[Statements, Statements] = _by_effect(any_service)
+        self.by_service = {}
+        self._split: dict[str, tuple[Statements, Statements]] = {}
+        for service, named in by_service.items():
+            self.by_service[service] = tuple(named)
+            # The fast path's groups hold the statements of any service too, in order.
+            merged = sorted((*named, *any_service), key=_statement_order) if any_service else named
+            self._split[service] = _by_effect(merged)
 
     @property
     def exact(self) -> dict[str, tuple[CompiledStatement, ...]]:
@@ -553,6 +542,19 @@ class CompiledPolicy:
         if not self.any_service:
             return specific
         return self.any_service + specific
+
+
+def _by_effect(statements: list[CompiledStatement]) -> tuple[Statements, Statements]:
+    """(Deny statements, Allow statements), each in the given order."""
+    deny = [s for s in statements if s.deny]
+    if not deny:
+        return (), tuple(statements)
+    if len(deny) == len(statements):
+        return tuple(statements), ()
+    return tuple(deny), tuple([s for s in statements if not s.deny])
+
+
+_EFFECT_TEXT = {effect: effect.value for effect in Effect}
 
 
 def _statement_order(statement: CompiledStatement) -> int:
