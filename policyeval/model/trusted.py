@@ -49,10 +49,15 @@ def trusted(cls: type[_Node]) -> Callable[..., _Node]:
     new = object.__new__
     set_attribute = object.__setattr__
 
+    count = len(names)
+
     def construct(*args: Any, **kwargs: Any) -> _Node:
-        values = template.copy()
-        if args:
-            values.update(zip(names, args, strict=False))
+        if len(args) == count:  # every field given in order: no template needed
+            values = dict(zip(names, args, strict=True))
+        else:
+            values = template.copy()
+            if args:
+                values.update(zip(names, args, strict=False))
         if kwargs:
             values.update(kwargs)
         node = new(cls)

@@ -15,6 +15,7 @@ of the wrong type.
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.parse
 from pathlib import Path
@@ -131,7 +132,7 @@ def policy_from_document(
 
     A document holding more than `max_entries` entries is refused (PE093): AWS refuses it too.
     """
-    fallback = span or span_of(document) or Span(path, 1, 1)
+    fallback = span or span_of(document) or _file_start(path)
     out = _Collector(path, fallback)
     inner, wrapped_name = _unwrap(document)
     if inner is None:
@@ -203,6 +204,13 @@ def _policy(doc: dict[str, Any], name: str, out: _Collector) -> Policy | None:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _file_start(path: str) -> Span:
+    """The first position of `path`, where a diagnostic without a better place points
+    (shared: the batch reads a policy per case from the same pseudo-path)."""
+    return Span(path, 1, 1)
+
+
 def _hint(word: str, choices: set[str] | tuple[str, ...]) -> str | None:
     import difflib
 
@@ -214,6 +222,10 @@ def _strings(stmt: dict[str, Any], key: str, out: _Collector) -> tuple[str, ...]
     if key not in stmt:
         return None
     value = stmt[key]
+    if type(value) is str:  # the common shapes, already plain `str`
+        return (value,)
+    if type(value) is list and value and all(type(v) is str for v in value):
+        return tuple(value)
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(v, str) for v in items):
         out.error(
