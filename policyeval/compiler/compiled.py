@@ -449,7 +449,7 @@ class CompiledPolicy:
         by_service: dict[str, list[CompiledStatement]] = {}
         any_service: list[CompiledStatement] = []
         for index, stmt in enumerate(policy.statements):
-            ref = StatementRef(gate, name, index, stmt.sid, _EFFECT_TEXT[stmt.effect], stmt.span)
+            ref = _new_ref((gate, name, index, stmt.sid, _EFFECT_TEXT[stmt.effect], stmt.span))
             compiled = CompiledStatement(stmt, ref, substitute, lazy)
             statements.append(compiled)
             services = _services_of(stmt.action) if stmt.action is not None else None
@@ -570,6 +570,10 @@ def _services_of(actions: tuple[str, ...]) -> set[str] | None:
             return None
         services.add(prefix.lower())
     return services
+
+
+#: `StatementRef` from a tuple of its fields, without the named tuple's Python `__new__`.
+_new_ref = StatementRef._make
 
 
 #: One statement that can apply to an action: its gate, its organisation level (0 outside
