@@ -535,14 +535,6 @@ class CompiledPolicy:
             self._by_action[action] = found
         return found
 
-    def candidates(self, service: str) -> tuple[CompiledStatement, ...]:
-        specific = self.by_service.get(service, ())
-        if not specific:
-            return self.any_service
-        if not self.any_service:
-            return specific
-        return self.any_service + specific
-
 
 def _by_effect(statements: list[CompiledStatement]) -> tuple[Statements, Statements]:
     """(Deny statements, Allow statements), each in the given order."""
