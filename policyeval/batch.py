@@ -508,15 +508,19 @@ def answer_lines(
     function, called at the first error only (counting the lines before a part of a file
     costs a pass over them)."""
     base = first if isinstance(first, int) else None
+
+    def number(offset: int) -> int:
+        nonlocal base
+        if base is None:
+            base = cast("Callable[[], int]", first)()
+        return base + offset
+
     for offset, raw in enumerate(lines):
         if isinstance(raw, bytes):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                if base is None:
-                    base = cast("Callable[[], int]", first)()
-                number = base + offset
-                yield _line_error(number, f"line {number}: not UTF-8 text: {exc.reason}")
+                yield _line_error(number(offset), f"not UTF-8 text: {exc.reason}")
                 continue
         else:
             line = raw
@@ -525,16 +529,14 @@ def answer_lines(
         try:
             case, segment = _parse_line(line)
         except (ValueError, RecursionError) as exc:
-            if base is None:
-                base = cast("Callable[[], int]", first)()
-            number = base + offset
-            yield _line_error(number, f"line {number}: invalid JSON: {exc}")
+            yield _line_error(number(offset), f"invalid JSON: {exc}")
             continue
         yield _encode(_decide(case, segment))
 
 
-def _line_error(number: int, message: str) -> bytes:
-    return _encode({"id": None, "line": number, "decision": None, "error": message})
+def _line_error(number: int, problem: str) -> bytes:
+    error = f"line {number}: {problem}"
+    return _encode({"id": None, "line": number, "decision": None, "error": error})
 
 
 def _encode(answer: dict[str, Any]) -> bytes:

@@ -26,10 +26,12 @@ def split_arn(arn: str) -> tuple[str, ...] | None:
 
 
 def account_of(arn: str) -> str | None:
-    parts = split_arn(arn)
-    if parts is None or not parts[4]:
+    """The account field of an ARN (None when empty, or for text that is not an ARN).
+    Not through `split_arn`'s cache: request resources are mostly distinct."""
+    if not arn.startswith("arn:"):
         return None
-    return parts[4]
+    parts = arn.split(":", 5)
+    return (parts[4] or None) if len(parts) == 6 else None
 
 
 class PrincipalType(StrEnum):

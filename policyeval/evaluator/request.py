@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from policyeval.compiler.arn import account_of
+
 
 @dataclass(frozen=True, slots=True)
 class Request:
@@ -41,15 +43,7 @@ class Request:
         object.__setattr__(self, "context", normal)
         object.__setattr__(self, "unknown_keys", frozenset(k.lower() for k in self.unknown_keys))
         object.__setattr__(self, "action_key", self.action.lower())
-        object.__setattr__(self, "owner", self.resource_account or account_in(self.resource))
-
-
-def account_in(arn: str) -> str | None:
-    """The account field of an ARN (None when empty, or for text that is not an ARN)."""
-    if not arn.startswith("arn:"):
-        return None
-    parts = arn.split(":", 5)
-    return (parts[4] or None) if len(parts) == 6 else None
+        object.__setattr__(self, "owner", self.resource_account or account_of(self.resource))
 
 
 _new = object.__new__
@@ -84,5 +78,5 @@ def normalized_request(
     _set_unknown_keys(request, _NO_KEYS)
     _set_context_complete(request, True)
     _set_action_key(request, action.lower())
-    _set_owner(request, resource_account or account_in(resource))
+    _set_owner(request, resource_account or account_of(resource))
     return request

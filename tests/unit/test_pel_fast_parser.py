@@ -251,6 +251,21 @@ def _toy_parser(**options: Any) -> Any:
 
 
 @functools.cache
+def _toy_actions(fast: Any) -> dict[str, Any]:
+    """A tree of (rule, span, children) tuples from every rule, tokens by their shape."""
+
+    def action(name: str) -> Any:
+        def build(span: Any, children: list[Any]) -> Any:
+            where = (
+                None if span is None else (span.line, span.column, span.end_line, span.end_column)
+            )
+            return (name, where, [c if isinstance(c, tuple) else _shape(c) for c in children])
+
+        return build
+
+    return {name: action(name) for name in fast.rule_names}
+
+
 def _toy_with_driver() -> tuple[Any, Any]:
     from policyeval.syntax.driver import FastParser
 
@@ -273,16 +288,7 @@ def test_the_driver_shapes_children_and_spans_as_lark_does_for_another_grammar()
 
     lark, fast = _toy_with_driver()
 
-    def action(name: str) -> Any:
-        def build(span: Any, children: list[Any]) -> Any:
-            where = (
-                None if span is None else (span.line, span.column, span.end_line, span.end_column)
-            )
-            return (name, where, [c if isinstance(c, tuple) else _shape(c) for c in children])
-
-        return build
-
-    actions = {name: action(name) for name in fast.rule_names}
+    actions = _toy_actions(fast)
     texts = [
         "",
         "a = 1;",
@@ -341,17 +347,8 @@ _toy_statements = st.one_of(
 def test_the_driver_matches_lark_on_generated_toy_programs(statements: list[str], sep: str) -> None:
     lark, fast = _toy_with_driver()
 
-    def build(name: str) -> Any:
-        def action(span: Any, children: list[Any]) -> Any:
-            where = (
-                None if span is None else (span.line, span.column, span.end_line, span.end_column)
-            )
-            return (name, where, [c if isinstance(c, tuple) else _shape(c) for c in children])
-
-        return action
-
     text = sep.join(statements) + "\n"
-    result, _ = fast.parse(text, "toy", {name: build(name) for name in fast.rule_names})
+    result, _ = fast.parse(text, "toy", _toy_actions(fast))
     assert result == _toy_tree_shape(lark.parse(text))
 
 
@@ -360,16 +357,7 @@ def test_the_toy_driver_from_its_tables_matches_lark() -> None:
     fast = FastParser.from_tables(json.loads(json.dumps(built.tables())))
     assert fast.rule_names == built.rule_names and fast.kept_terminals == built.kept_terminals
 
-    def action(name: str) -> Any:
-        def build(span: Any, children: list[Any]) -> Any:
-            where = (
-                None if span is None else (span.line, span.column, span.end_line, span.end_column)
-            )
-            return (name, where, [c if isinstance(c, tuple) else _shape(c) for c in children])
-
-        return build
-
-    actions = {name: action(name) for name in fast.rule_names}
+    actions = _toy_actions(fast)
     text = "f();\n# note\ng(a, 2 + b + (c + 3));;\n  x = -y + --4;\r\nh(-(1));"
     result, comments = fast.parse(text, "toy", actions)
     assert result == _toy_tree_shape(lark.parse(text))
